@@ -1,0 +1,87 @@
+package tensor
+
+import "fmt"
+
+// Gemm computes, for row-major matrices,
+//
+//	C = alpha * op(A) * op(B) + beta * C
+//
+// where op(A) is m×k (A is m×k with lda >= k, or k×m with lda >= m when transA),
+// op(B) is k×n (B is k×n with ldb >= n, or n×k with ldb >= k when transB) and C is
+// m×n with ldc >= n. With beta == 0, C is overwritten and need not be initialised.
+//
+// Work is split over the worker pool in whole tiles of C and the k dimension is
+// reduced in order inside a tile, so results are deterministic. Gemm panics on
+// inconsistent sizes or short buffers.
+func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("%s: gemm m=%d n=%d k=%d", errBadShape, m, n, k))
+	}
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	if lda < max(1, ac) || ldb < max(1, bc) || ldc < max(1, n) {
+		panic(fmt.Sprintf("%s: gemm lda=%d (cols %d) ldb=%d (cols %d) ldc=%d (cols %d)", errBadLd, lda, ac, ldb, bc, ldc, n))
+	}
+	if ar > 0 && ac > 0 && len(a) < (ar-1)*lda+ac {
+		panic(fmt.Sprintf("%s: gemm a has %d, needs %d", errShortBuf, len(a), (ar-1)*lda+ac))
+	}
+	if br > 0 && bc > 0 && len(b) < (br-1)*ldb+bc {
+		panic(fmt.Sprintf("%s: gemm b has %d, needs %d", errShortBuf, len(b), (br-1)*ldb+bc))
+	}
+	if m > 0 && n > 0 && len(c) < (m-1)*ldc+n {
+		panic(fmt.Sprintf("%s: gemm c has %d, needs %d", errShortBuf, len(c), (m-1)*ldc+n))
+	}
+}
+
+// gemm is the reference kernel: plain loops, float32 accumulation in k order.
+// The fast packed kernels replace it.
+func gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	Parallel(m, 4, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			crow := c[i*ldc : i*ldc+n]
+			if beta == 0 {
+				clear(crow)
+			} else if beta != 1 {
+				for j := range crow {
+					crow[j] *= beta
+				}
+			}
+			for p := 0; p < k; p++ {
+				var av float32
+				if transA {
+					av = a[p*lda+i]
+				} else {
+					av = a[i*lda+p]
+				}
+				av *= alpha
+				if av == 0 {
+					continue
+				}
+				if transB {
+					for j := range crow {
+						crow[j] += av * b[j*ldb+p]
+					}
+				} else {
+					brow := b[p*ldb : p*ldb+n]
+					for j := range crow {
+						crow[j] += av * brow[j]
+					}
+				}
+			}
+		}
+	})
+}
