@@ -1,0 +1,94 @@
+package nn_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/densepred/dp/nn"
+	"github.com/densepred/dp/nn/nntest"
+	"github.com/densepred/dp/tensor"
+)
+
+func randT(seed uint64, shape ...int) *tensor.Tensor {
+	t := tensor.New(shape...)
+	tensor.NewRNG(seed).FillUniform(t, -1, 1)
+	return t
+}
+
+func TestBinaryGrad(t *testing.T) {
+	ops := map[string]func(a, b *nn.Var) *nn.Var{"Add": nn.Add, "Sub": nn.Sub, "Mul": nn.Mul, "Div": nn.Div}
+	shapes := [][2][]int{
+		{{2, 3}, {2, 3}},
+		{{2, 3, 4}, {3, 1}},
+		{{1, 3, 1}, {2, 1, 4}},
+		{{2, 3, 2, 2}, {1, 3, 1, 1}},
+		{{3}, {}},
+	}
+	for name, op := range ops {
+		for _, s := range shapes {
+			t.Run(fmt.Sprintf("%s/%v_%v", name, s[0], s[1]), func(t *testing.T) {
+				a, b := randT(1, s[0]...), randT(2, s[1]...)
+				if name == "Div" {
+					for i, v := range b.Data() { // keep away from 0
+						b.Data()[i] = 1.5 + v
+					}
+				}
+				nntest.GradCheck{}.Run(t, func(_ *nn.Tape, in []*nn.Var) *nn.Var { return op(in[0], in[1]) }, a, b)
+			})
+		}
+	}
+}
+
+func TestBinaryForward(t *testing.T) {
+	a := tensor.FromData([]float32{1, 2, 3, 4, 5, 6}, 2, 3)
+	b := tensor.FromData([]float32{10, 20, 30}, 3)
+	got := nn.Add(nn.Constant(a), nn.Constant(b)).Data()
+	want := []float32{11, 22, 33, 14, 25, 36}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("Add broadcast = %v, want %v", got, want)
+		}
+	}
+}
+
+func TestMatMulLinearGrad(t *testing.T) {
+	cases := []struct {
+		name   string
+		a, b   []int
+		linear bool
+	}{
+		{"2D", []int{3, 4}, []int{4, 5}, false},
+		{"batched_shared", []int{2, 3, 4}, []int{4, 2}, false},
+		{"batched", []int{2, 3, 4}, []int{2, 4, 2}, false},
+		{"linear", []int{2, 3, 4}, []int{5, 4}, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a, b := randT(3, c.a...), randT(4, c.b...)
+			if c.linear {
+				bias := randT(5, c.b[0])
+				nntest.GradCheck{}.Run(t, func(_ *nn.Tape, in []*nn.Var) *nn.Var { return nn.LinearOp(in[0], in[1], in[2]) }, a, b, bias)
+				return
+			}
+			nntest.GradCheck{}.Run(t, func(_ *nn.Tape, in []*nn.Var) *nn.Var { return nn.MatMul(in[0], in[1]) }, a, b)
+		})
+	}
+}
+
+func TestTapeReleaseReusesBuffers(t *testing.T) {
+	pool := tensor.NewPool()
+	w := nn.NewParam(randT(1, 8, 8))
+	x := randT(2, 4, 8)
+	step := func() {
+		tp := nn.NewTape(pool, nil)
+		y := nn.LinearOp(tp.Input(x), w, nil)
+		tp.BackwardFrom(y, tensor.Full(1, 4, 8))
+		tp.Release()
+	}
+	step()
+	allocs := testing.AllocsPerRun(10, step)
+	// The tape, its node slice, closures and Var headers allocate; buffers do not.
+	if allocs > 30 {
+		t.Errorf("steady-state step allocates %v times", allocs)
+	}
+}
