@@ -265,3 +265,28 @@ func (l *ModuleList) Append(m Module) {
 	l.RegisterModule(fmt.Sprint(len(l.Items)), m)
 	l.Items = append(l.Items, m)
 }
+
+// WalkParams calls fn for every parameter of m and its descendants in
+// registration order, with its dotted name and the module that registered it
+// (so callers can tell, e.g., a norm layer's parameters by the owner's type).
+func WalkParams(m Module, fn func(name string, owner Module, p *Var)) {
+	walkOwned(m, "", fn)
+}
+
+func walkOwned(m Module, prefix string, fn func(string, Module, *Var)) {
+	b := m.Base()
+	for _, p := range b.params {
+		fn(prefix+p.name, m, p.v)
+	}
+	for _, c := range b.children {
+		walkOwned(c.m, prefix+c.name+".", fn)
+	}
+}
+
+// Normalizer is implemented by normalisation layers (BatchNorm, GroupNorm,
+// LayerNorm) so optimizers can treat their parameters apart (mmengine's
+// norm_decay_mult).
+type Normalizer interface {
+	Module
+	IsNorm() bool
+}
