@@ -47,41 +47,13 @@ func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float
 	}
 }
 
-// gemm is the reference kernel: plain loops, float32 accumulation in k order.
-// The fast packed kernels replace it.
+// gemm runs the packed kernel of the current variant on every worker.
 func gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	Parallel(m, 4, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			crow := c[i*ldc : i*ldc+n]
-			if beta == 0 {
-				clear(crow)
-			} else if beta != 1 {
-				for j := range crow {
-					crow[j] *= beta
-				}
-			}
-			for p := 0; p < k; p++ {
-				var av float32
-				if transA {
-					av = a[p*lda+i]
-				} else {
-					av = a[i*lda+p]
-				}
-				av *= alpha
-				if av == 0 {
-					continue
-				}
-				if transB {
-					for j := range crow {
-						crow[j] += av * b[j*ldb+p]
-					}
-				} else {
-					brow := b[p*ldb : p*ldb+n]
-					for j := range crow {
-						crow[j] += av * brow[j]
-					}
-				}
-			}
-		}
-	})
+	gemmBlocked(gemmWorkers(), currentGemm(), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// gemmSerial is gemm on the calling goroutine only, for kernels that
+// parallelise over an outer loop (images of a batch) themselves.
+func gemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gemmBlocked(1, currentGemm(), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }

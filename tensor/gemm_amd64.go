@@ -1,0 +1,42 @@
+//go:build !noasm
+
+package tensor
+
+import "golang.org/x/sys/cpu"
+
+// archGemmVariants returns the assembly SGEMM kernels of this architecture.
+func archGemmVariants() []*gemmVariant {
+	return []*gemmVariant{{
+		name:      "avx2fma",
+		priority:  20,
+		mr:        6,
+		nr:        16,
+		kernel:    sgemmKernel6x16,
+		available: func() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA },
+	}}
+}
+
+// sgemmKernel6x16AVX2 computes, with AVX2 and FMA,
+//
+//	for i := 0; i < 6; i++ {
+//		for j := 0; j < 16; j++ {
+//			var s float32
+//			for p := 0; p < kc; p++ {
+//				s += a[p*6+i] * b[p*16+j]
+//			}
+//			c[i*ldc+j] = alpha*s + beta*c[i*ldc+j] // c is not read when beta == 0
+//		}
+//	}
+//
+// Each sum is accumulated with fused multiply-adds in k order. kc >= 1.
+//
+//go:noescape
+func sgemmKernel6x16AVX2(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+
+// sgemmKernel6x16 adapts sgemmKernel6x16AVX2 to microKernel.
+func sgemmKernel6x16(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
+	_ = a[6*kc-1]
+	_ = b[16*kc-1]
+	_ = c[5*ldc+15]
+	sgemmKernel6x16AVX2(kc, &a[0], &b[0], &c[0], ldc, alpha, beta)
+}

@@ -1,0 +1,155 @@
+//go:build !noasm
+
+#include "textflag.h"
+
+// Register use in sgemmKernel6x16AVX2:
+//
+//	Y0..Y11  accumulators: row r of the tile is Y(2r) (columns 0-7) and Y(2r+1) (columns 8-15)
+//	Y12, Y13 the current row of the packed B panel (16 values)
+//	Y14, Y15 a broadcast value of the packed A panel
+//	SI a, DI b, CX k counter, DX c, R8 ldc in bytes, R9 scratch row pointer
+
+// step computes one rank-1 update of the 6×16 tile from the A column at
+// a+aoff and the B row at b+boff:
+//
+//	for r := 0; r < 6; r++ { for j := 0; j < 16; j++ { acc[r][j] += a[r] * b[j] } }
+#define STEP(aoff, boff) \
+	VMOVUPS      boff(DI), Y12 \
+	VMOVUPS      boff+32(DI), Y13 \
+	VBROADCASTSS aoff(SI), Y14 \
+	VBROADCASTSS aoff+4(SI), Y15 \
+	VFMADD231PS  Y12, Y14, Y0 \
+	VFMADD231PS  Y13, Y14, Y1         \
+	VFMADD231PS  Y12, Y15, Y2         \
+	VFMADD231PS  Y13, Y15, Y3         \
+	VBROADCASTSS aoff+8(SI), Y14 \
+	VBROADCASTSS aoff+12(SI), Y15 \
+	VFMADD231PS  Y12, Y14, Y4         \
+	VFMADD231PS  Y13, Y14, Y5         \
+	VFMADD231PS  Y12, Y15, Y6         \
+	VFMADD231PS  Y13, Y15, Y7         \
+	VBROADCASTSS aoff+16(SI), Y14 \
+	VBROADCASTSS aoff+20(SI), Y15 \
+	VFMADD231PS  Y12, Y14, Y8         \
+	VFMADD231PS  Y13, Y14, Y9         \
+	VFMADD231PS  Y12, Y15, Y10        \
+	VFMADD231PS  Y13, Y15, Y11
+
+// STOREBETA writes row r of the tile: c[0:16] = alpha*acc + beta*c[0:16], with
+// alpha in Y12 and beta in Y13, and moves R9 to the next row.
+#define STOREBETA(lo, hi) \
+	VMULPS      Y12, lo, lo \
+	VMULPS      Y12, hi, hi    \
+	VFMADD231PS (R9), Y13, lo \
+	VFMADD231PS 32(R9), Y13, hi \
+	VMOVUPS     lo, (R9)       \
+	VMOVUPS     hi, 32(R9)     \
+	ADDQ        R8, R9
+
+// STORE writes row r of the tile: c[0:16] = alpha*acc, with alpha in Y12.
+#define STORE(lo, hi) \
+	VMULPS  Y12, lo, lo \
+	VMULPS  Y12, hi, hi \
+	VMOVUPS lo, (R9)    \
+	VMOVUPS hi, 32(R9)  \
+	ADDQ    R8, R9
+
+// func sgemmKernel6x16AVX2(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+//
+// a is a packed 6×kc panel (a[p*6+r]), b a packed kc×16 panel (b[p*16+j]) and c
+// a 6×16 tile with row stride ldc. kc >= 1.
+TEXT ·sgemmKernel6x16AVX2(SB), NOSPLIT, $0-48
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8 // ldc in bytes
+
+	// Warm the tile of C while the loop runs.
+	MOVQ       DX, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+	ADDQ       R8, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+	ADDQ       R8, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+	ADDQ       R8, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+	ADDQ       R8, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+	ADDQ       R8, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+	MOVQ CX, R10
+	SHRQ $2, R10 // R10 = kc / 4
+	ANDQ $3, CX  // CX = kc % 4
+	TESTQ R10, R10
+	JZ   tail
+
+loop4: // four k steps per iteration
+	PREFETCHT0 384(SI)
+	STEP(0, 0)
+	STEP(24, 64)
+	PREFETCHT0 512(DI)
+	STEP(48, 128)
+	STEP(72, 192)
+	ADDQ $96, SI  // a += 4*6
+	ADDQ $256, DI // b += 4*16
+	DECQ R10
+	JNZ  loop4
+
+tail:
+	TESTQ CX, CX
+	JZ    epilogue
+
+loop1:
+	STEP(0, 0)
+	ADDQ $24, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  loop1
+
+epilogue:
+	VBROADCASTSS alpha+40(FP), Y12
+	MOVQ         DX, R9
+	MOVL         beta+44(FP), AX
+	ANDL         $0x7fffffff, AX // beta == ±0: C is not read
+	JZ           nobeta
+	VBROADCASTSS beta+44(FP), Y13
+	STOREBETA(Y0, Y1)
+	STOREBETA(Y2, Y3)
+	STOREBETA(Y4, Y5)
+	STOREBETA(Y6, Y7)
+	STOREBETA(Y8, Y9)
+	STOREBETA(Y10, Y11)
+	VZEROUPPER
+	RET
+
+nobeta:
+	STORE(Y0, Y1)
+	STORE(Y2, Y3)
+	STORE(Y4, Y5)
+	STORE(Y6, Y7)
+	STORE(Y8, Y9)
+	STORE(Y10, Y11)
+	VZEROUPPER
+	RET

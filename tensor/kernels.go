@@ -1,0 +1,115 @@
+package tensor
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+)
+
+// microKernel computes one mr×nr tile of C from packed panels:
+//
+//	for i := 0; i < mr; i++ {
+//		for j := 0; j < nr; j++ {
+//			var s float32
+//			for p := 0; p < kc; p++ {
+//				s += a[p*mr+i] * b[p*nr+j]
+//			}
+//			c[i*ldc+j] = alpha*s + beta*c[i*ldc+j] // c is not read when beta == 0
+//		}
+//	}
+//
+// The k dimension is reduced in order, so a kernel is deterministic. kc >= 1;
+// a holds kc*mr values, b kc*nr values and c at least (mr-1)*ldc+nr.
+type microKernel func(kc int, a, b, c []float32, ldc int, alpha, beta float32)
+
+// gemmVariant is one registered SGEMM micro-kernel with its tile shape.
+type gemmVariant struct {
+	name     string // unique, lower case: "avx2fma", "generic"
+	priority int    // the available variant with the highest priority is the default
+	mr, nr   int    // micro-tile rows and columns; packing pads panels to them
+	kernel   microKernel
+	// available reports whether this machine can run the kernel.
+	available func() bool
+}
+
+// gemmRegistry lists every variant compiled into this binary, highest
+// priority first. It is filled from init functions and never changes after.
+var gemmRegistry []*gemmVariant
+
+// gemmActive is the variant Gemm uses; nil means the best available one.
+var gemmActive atomic.Pointer[gemmVariant]
+
+func registerGemm(v *gemmVariant) {
+	for _, o := range gemmRegistry {
+		if o.name == v.name {
+			panic("tensor: gemm variant " + v.name + " registered twice")
+		}
+	}
+	gemmRegistry = append(gemmRegistry, v)
+	slices.SortStableFunc(gemmRegistry, func(a, b *gemmVariant) int { return b.priority - a.priority })
+}
+
+// GemmVariants returns the names of the SGEMM kernels this machine can run,
+// the default (highest priority) first. "generic", the pure-Go kernel, is
+// always present; "avx2fma" needs an amd64 CPU with AVX2 and FMA and a build
+// without the noasm tag.
+func GemmVariants() []string {
+	var names []string
+	for _, v := range gemmRegistry {
+		if v.available() {
+			names = append(names, v.name)
+		}
+	}
+	return names
+}
+
+// GemmVariant returns the name of the SGEMM kernel Gemm uses now.
+func GemmVariant() string { return currentGemm().name }
+
+// SetGemmVariant makes Gemm (and the convolutions built on it) use the named
+// kernel, so tests and benchmarks can force each path; the empty name restores
+// the default. It returns an error naming the choices if the kernel is unknown
+// or cannot run on this machine. It is meant for tests, benchmarks and tools:
+// calls racing with running kernels pick either variant for the whole call.
+func SetGemmVariant(name string) error {
+	if name == "" {
+		gemmActive.Store(nil)
+		return nil
+	}
+	for _, v := range gemmRegistry {
+		if v.name != name {
+			continue
+		}
+		if !v.available() {
+			return fmt.Errorf("tensor: gemm variant %q is not supported by this CPU (available: %s)", name, strings.Join(GemmVariants(), ", "))
+		}
+		gemmActive.Store(v)
+		return nil
+	}
+	return fmt.Errorf("tensor: unknown gemm variant %q (available: %s)", name, strings.Join(GemmVariants(), ", "))
+}
+
+// bestGemm is the highest-priority available variant, chosen once.
+var bestGemm = func() func() *gemmVariant {
+	var best atomic.Pointer[gemmVariant]
+	return func() *gemmVariant {
+		if v := best.Load(); v != nil {
+			return v
+		}
+		for _, v := range gemmRegistry {
+			if v.available() {
+				best.Store(v)
+				return v
+			}
+		}
+		panic("tensor: no gemm variant available")
+	}
+}()
+
+func currentGemm() *gemmVariant {
+	if v := gemmActive.Load(); v != nil {
+		return v
+	}
+	return bestGemm()
+}
