@@ -219,9 +219,15 @@ func TestGemmPanics(t *testing.T) {
 		want string
 	}{
 		{"negative m", func() { Gemm(false, false, -1, 1, 1, 1, nil, 1, nil, 1, 0, nil, 1) }, errBadShape},
-		{"small lda", func() { Gemm(false, false, 2, 2, 3, 1, make([]float32, 6), 2, make([]float32, 6), 2, 0, make([]float32, 4), 2) }, errBadLd},
-		{"short a", func() { Gemm(false, false, 2, 2, 3, 1, make([]float32, 5), 3, make([]float32, 6), 2, 0, make([]float32, 4), 2) }, errShortBuf},
-		{"short c", func() { Gemm(true, true, 2, 2, 3, 1, make([]float32, 6), 2, make([]float32, 6), 3, 0, make([]float32, 3), 2) }, errShortBuf},
+		{"small lda", func() {
+			Gemm(false, false, 2, 2, 3, 1, make([]float32, 6), 2, make([]float32, 6), 2, 0, make([]float32, 4), 2)
+		}, errBadLd},
+		{"short a", func() {
+			Gemm(false, false, 2, 2, 3, 1, make([]float32, 5), 3, make([]float32, 6), 2, 0, make([]float32, 4), 2)
+		}, errShortBuf},
+		{"short c", func() {
+			Gemm(true, true, 2, 2, 3, 1, make([]float32, 6), 2, make([]float32, 6), 3, 0, make([]float32, 3), 2)
+		}, errShortBuf},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
