@@ -1,6 +1,9 @@
 package datasets
 
-import "github.com/densepred/dp/tensor"
+import (
+	"github.com/densepred/dp/eval/mask"
+	"github.com/densepred/dp/tensor"
+)
 
 // Image is a decoded 8-bit RGB image, interleaved and row-major: the pixel at
 // (x, y) is Pix[3*(y*W+x) : 3*(y*W+x)+3] as R, G, B.
@@ -78,8 +81,70 @@ type Mask struct {
 	// Polygons are the parts of a COCO polygon mask, each a flat list
 	// x1, y1, x2, y2, ... in pixels of the current image.
 	Polygons [][]float64
+	// RLE is a COCO run-length mask (crowd regions), of the current
+	// image's size.
+	RLE *mask.RLE
 	// Bitmap is a 0/1 mask of the current image's size.
 	Bitmap *Plane
+}
+
+// ToBitmap returns the mask rasterised as a w×h 0/1 plane: polygons as the
+// COCO API rasterises them (eval/mask.FrPolys), RLE decoded, a bitmap as is.
+// The result may share memory with m.Bitmap.
+func (m Mask) ToBitmap(w, h int) *Plane {
+	switch {
+	case m.Bitmap != nil:
+		return m.Bitmap
+	case m.RLE != nil:
+		return &Plane{W: m.RLE.W, H: m.RLE.H, Pix: m.RLE.Decode()}
+	}
+	r := mask.FrPolys(m.Polygons, h, w)
+	return &Plane{W: w, H: h, Pix: r.Decode()}
+}
+
+// ToRLE returns the mask as COCO RLE of a w×h image.
+func (m Mask) ToRLE(w, h int) mask.RLE {
+	switch {
+	case m.RLE != nil:
+		return *m.RLE
+	case m.Bitmap != nil:
+		return mask.Encode(m.Bitmap.Pix, m.Bitmap.H, m.Bitmap.W)
+	}
+	return mask.FrPolys(m.Polygons, h, w)
+}
+
+// Area returns the number of mask pixels in a w×h image.
+func (m Mask) Area(w, h int) int {
+	if m.Bitmap != nil {
+		n := 0
+		for _, v := range m.Bitmap.Pix {
+			if v != 0 {
+				n++
+			}
+		}
+		return n
+	}
+	r := m.ToRLE(w, h)
+	return r.Area()
+}
+
+// Clone returns a deep copy of m.
+func (m Mask) Clone() Mask {
+	var c Mask
+	if m.Polygons != nil {
+		c.Polygons = make([][]float64, len(m.Polygons))
+		for i, p := range m.Polygons {
+			c.Polygons[i] = append([]float64(nil), p...)
+		}
+	}
+	if m.RLE != nil {
+		r := mask.RLE{H: m.RLE.H, W: m.RLE.W, Counts: append([]uint32(nil), m.RLE.Counts...)}
+		c.RLE = &r
+	}
+	if m.Bitmap != nil {
+		c.Bitmap = &Plane{W: m.Bitmap.W, H: m.Bitmap.H, Pix: append([]uint8(nil), m.Bitmap.Pix...)}
+	}
+	return c
 }
 
 // NumInstances returns the number of boxes in s.
