@@ -10,10 +10,10 @@ import (
 
 func TestNormGrad(t *testing.T) {
 	cases := []struct {
-		name   string
-		shape  []int
-		param  []int // shape of weight and bias; nil: no affine parameters
-		op     func(in []*nn.Var) *nn.Var
+		name  string
+		shape []int
+		param []int // shape of weight and bias; nil: no affine parameters
+		op    func(in []*nn.Var) *nn.Var
 	}{
 		{name: "BatchNorm2d/train", shape: []int{3, 2, 2, 3}, param: []int{2}, op: func(in []*nn.Var) *nn.Var {
 			return nn.BatchNorm2dOp(in[0], in[1], in[2], tensor.New(2), tensor.Full(1, 2), true, 0.1, 1e-5)
