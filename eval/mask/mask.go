@@ -228,14 +228,15 @@ func BBoxIoU(dt, gt [][4]float64, iscrowd []bool) [][]float64 {
 	for d := range dt {
 		out[d] = flat[d*len(gt) : (d+1)*len(gt)]
 		for g := range gt {
-			out[d][g] = boxIoU(dt[d], gt[g], iscrowd != nil && iscrowd[g])
+			out[d][g] = BoxIoU(dt[d], gt[g], iscrowd != nil && iscrowd[g])
 		}
 	}
 	return out
 }
 
-// boxIoU is maskApi.c bbIou for one pair; a box with no overlap scores 0.
-func boxIoU(D, G [4]float64, crowd bool) float64 {
+// BoxIoU is BBoxIoU for one pair of boxes: the detection D and the ground
+// truth G, a crowd if crowd is true. Boxes that do not overlap score 0.
+func BoxIoU(D, G [4]float64, crowd bool) float64 {
 	w := math.Min(D[2]+D[0], G[2]+G[0]) - math.Max(D[0], G[0])
 	if w <= 0 {
 		return 0
@@ -262,26 +263,43 @@ func IoU(dt, gt []RLE, iscrowd []bool) [][]float64 {
 	for d := range dt {
 		out[d] = flat[d*len(gt) : (d+1)*len(gt)]
 	}
-	if len(dt) == 0 || len(gt) == 0 {
-		return out
+	IoUInto(flat, dt, gt, iscrowd)
+	return out
+}
+
+// IoUInto is IoU writing the len(dt)×len(gt) matrix row-major into dst,
+// which it panics if too short.
+func IoUInto(dst []float64, dt, gt []RLE, iscrowd []bool) {
+	G := len(gt)
+	dst = dst[:len(dt)*G]
+	clear(dst)
+	if len(dt) == 0 || G == 0 {
+		return
 	}
-	db := make([][4]float64, len(dt))
+	// maskApi.c rleIou first computes box IoUs and compares masks only
+	// where the boxes overlap.
+	var buf [16][4]float64
+	var bbs [][4]float64
+	if n := len(dt) + G; n <= len(buf) {
+		bbs = buf[:n]
+	} else {
+		bbs = make([][4]float64, n)
+	}
+	db, gb := bbs[:len(dt)], bbs[len(dt):]
 	for d := range dt {
 		db[d] = dt[d].ToBBox()
 	}
-	gb := make([][4]float64, len(gt))
 	for g := range gt {
 		gb[g] = gt[g].ToBBox()
 	}
 	for d := range dt {
 		for g := range gt {
 			crowd := iscrowd != nil && iscrowd[g]
-			if boxIoU(db[d], gb[g], crowd) > 0 {
-				out[d][g] = PairIoU(dt[d], gt[g], crowd)
+			if BoxIoU(db[d], gb[g], crowd) > 0 {
+				dst[d*G+g] = PairIoU(dt[d], gt[g], crowd)
 			}
 		}
 	}
-	return out
 }
 
 // PairIoU returns the IoU of two masks, with the detection's area as the
