@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"reflect"
 	"runtime"
 	"sort"
 	"strconv"
@@ -93,15 +94,17 @@ func (r *Registry[T]) Register(name string, build Builder[T]) {
 // RegisterOptions registers a component whose constructor takes an options
 // struct: Build decodes the config strictly into a copy of defaults (so the
 // config overwrites only the keys it sets, and an unknown or mistyped key is
-// an error) and passes the result to build. The defaults value is shared by
-// every build and never modified. It panics as Register does.
+// an error) and passes the result to build. Each build gets its own deep
+// copy of defaults (slices, maps and pointers included; unexported fields
+// are copied shallowly), so a constructor may keep or change what it is
+// given. It panics as Register does.
 //
 //	config.RegisterOptions(backbone.Registry, "ResNet", resnet.DefaultOptions(), resnet.New)
 func RegisterOptions[T, O any](r *Registry[T], name string, defaults O, build func(O) (T, error)) {
 	var b Builder[T]
 	if build != nil {
 		b = func(n Node) (T, error) {
-			opts := defaults
+			opts := deepCopy(defaults)
 			if err := n.Decode(&opts); err != nil {
 				var zero T
 				return zero, err
@@ -286,4 +289,72 @@ func AllRegistries() []RegistryInfo {
 		out = append(out, RegistryInfo{Name: name, Linked: true, Entries: byName[name].registrations()})
 	}
 	return out
+}
+
+// deepCopy returns a copy of v that shares no slice, map or pointer with it
+// through exported fields. Nodes are immutable and are shared.
+func deepCopy[O any](v O) O {
+	var out O
+	src := reflect.ValueOf(&v).Elem()
+	dst := reflect.ValueOf(&out).Elem()
+	dst.Set(cloneValue(src))
+	return out
+}
+
+func cloneValue(v reflect.Value) reflect.Value {
+	t := v.Type()
+	if t == nodeType {
+		return v
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			return v
+		}
+		p := reflect.New(t.Elem())
+		p.Elem().Set(cloneValue(v.Elem()))
+		return p
+	case reflect.Slice:
+		if v.IsNil() {
+			return v
+		}
+		s := reflect.MakeSlice(t, v.Len(), v.Len())
+		for i := 0; i < v.Len(); i++ {
+			s.Index(i).Set(cloneValue(v.Index(i)))
+		}
+		return s
+	case reflect.Map:
+		if v.IsNil() {
+			return v
+		}
+		m := reflect.MakeMapWithSize(t, v.Len())
+		iter := v.MapRange()
+		for iter.Next() {
+			m.SetMapIndex(iter.Key(), cloneValue(iter.Value()))
+		}
+		return m
+	case reflect.Array:
+		a := reflect.New(t).Elem()
+		for i := 0; i < v.Len(); i++ {
+			a.Index(i).Set(cloneValue(v.Index(i)))
+		}
+		return a
+	case reflect.Struct:
+		s := reflect.New(t).Elem()
+		s.Set(v)
+		for i := 0; i < t.NumField(); i++ {
+			if t.Field(i).IsExported() {
+				s.Field(i).Set(cloneValue(v.Field(i)))
+			}
+		}
+		return s
+	case reflect.Interface:
+		if v.IsNil() {
+			return v
+		}
+		c := reflect.New(t).Elem()
+		c.Set(cloneValue(v.Elem()))
+		return c
+	}
+	return v
 }

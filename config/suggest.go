@@ -6,7 +6,8 @@ import (
 )
 
 // closeMatches returns the names within a small edit distance of s, closest
-// first (ties by name). Case is ignored and swapping two neighbouring
+// first (ties by name); when one differs from s only in case, just those.
+// Case is ignored and swapping two neighbouring
 // letters counts as one edit, so "resnet" finds "ResNet" and "SNNMPL" finds
 // "SNNMLP".
 func closeMatches(s string, names []string) []string {
@@ -27,9 +28,12 @@ func closeMatches(s string, names []string) []string {
 		}
 		return ms[i].name < ms[j].name
 	})
-	out := make([]string, len(ms))
-	for i, m := range ms {
-		out[i] = m.name
+	var out []string
+	for _, m := range ms {
+		if len(ms) > 0 && ms[0].d == 0 && m.d > 0 {
+			break // a name differing only in case is the answer
+		}
+		out = append(out, m.name)
 	}
 	return out
 }
