@@ -4,13 +4,14 @@ Run from the repository root with Debian's PyTorch 1.13:
 
     /usr/bin/python3 tools/reference/golden_nn_layers.py [family ...]
 
-Each family (conv, pool, interp, norm) becomes nn/testdata/layers_<family>.safetensors.
+Each family (conv, pool, interp, norm, modules) becomes nn/testdata/layers_<family>.safetensors.
 Every case stores, under keys prefixed "<case>/", its inputs and parameters
 (float32, torch.manual_seed(0) per family), the output "y", a random upstream
 gradient "dy" and the gradient of every input and parameter ("grad_<name>")
 after y.backward(dy). BatchNorm cases store the running statistics before
 ("running_mean", "running_var") and after the forward ("running_mean_after",
-"running_var_after"). The Go tests in nn/layers_golden_test.go rebuild each
+"running_var_after"). The modules family holds state dicts instead (see
+family_modules). The Go tests in nn/layers_golden_test.go rebuild each
 case from the same numbers.
 """
 import os
@@ -140,7 +141,34 @@ def family_conv():
     return s
 
 
-FAMILIES = {"pool": family_pool, "interp": family_interp, "norm": family_norm, "conv": family_conv}
+def family_modules():
+    """State dicts of freshly built torch.nn modules: keys, shapes, initial values.
+
+    Keys go under "<module>/<key>"; the metadata entry "<module>" lists the
+    keys in PyTorch's order, comma-separated, and "<module>/<key>" holds the
+    tensor's shape, comma-separated (st.py stores 0-d tensors with shape [1]).
+    """
+    mods = {
+        "conv2d": torch.nn.Conv2d(3, 8, 3, padding=1),
+        "conv2d_nobias_groups": torch.nn.Conv2d(8, 4, (3, 5), groups=2, bias=False),
+        "convtranspose2d": torch.nn.ConvTranspose2d(4, 6, 2, stride=2),
+        "linear": torch.nn.Linear(5, 7),
+        "batchnorm2d": torch.nn.BatchNorm2d(6),
+        "groupnorm": torch.nn.GroupNorm(2, 6),
+        "layernorm": torch.nn.LayerNorm([4, 5]),
+    }
+    s, meta = {}, {}
+    for name, m in mods.items():
+        sd = m.state_dict()
+        meta[name] = ",".join(sd.keys())
+        for k, v in sd.items():
+            s[f"{name}/{k}"] = v.float()
+            meta[f"{name}/{k}"] = ",".join(str(d) for d in v.shape)
+    return s, meta
+
+
+FAMILIES = {"pool": family_pool, "interp": family_interp, "norm": family_norm, "conv": family_conv,
+            "modules": family_modules}
 
 
 def main(argv):
@@ -149,7 +177,9 @@ def main(argv):
     for name in names:
         torch.manual_seed(0)
         path = os.path.join(OUT, f"layers_{name}.safetensors")
-        save(path, FAMILIES[name](), metadata={"torch": torch.__version__})
+        out = FAMILIES[name]()
+        tensors, meta = out if isinstance(out, tuple) else (out, {})
+        save(path, tensors, metadata={"torch": torch.__version__, **meta})
         print("wrote", path)
 
 
