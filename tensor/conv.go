@@ -1,0 +1,392 @@
+package tensor
+
+import (
+	"fmt"
+	"sync"
+)
+
+// errConvParams prefixes the panic of a convolution given inconsistent
+// parameters or buffers.
+const errConvParams = "tensor: bad convolution"
+
+// ConvParams describes a 2-D convolution over NCHW images, as PyTorch's
+// torch.nn.functional.conv2d does: N images of C channels and H×W pixels,
+// K output channels, a KH×KW kernel, and per axis a stride, a zero padding
+// added on both sides and a dilation. Channels are split into Groups groups
+// of C/Groups inputs and K/Groups outputs; Groups == C == K is a depthwise
+// convolution.
+//
+// Every stride, dilation and Groups must be at least 1 (PyTorch's defaults are
+// stride 1, padding 0, dilation 1, groups 1). The weights are K×(C/Groups)×KH×KW.
+type ConvParams struct {
+	N, C, H, W           int // input: N×C×H×W
+	K, KH, KW            int // output channels and kernel size
+	StrideH, StrideW     int
+	PadH, PadW           int
+	DilationH, DilationW int
+	Groups               int
+}
+
+// OutH returns the output height, (H + 2·PadH − DilationH·(KH−1) − 1)/StrideH + 1.
+func (p ConvParams) OutH() int {
+	return (p.H+2*p.PadH-p.DilationH*(p.KH-1)-1)/p.StrideH + 1
+}
+
+// OutW returns the output width, (W + 2·PadW − DilationW·(KW−1) − 1)/StrideW + 1.
+func (p ConvParams) OutW() int {
+	return (p.W+2*p.PadW-p.DilationW*(p.KW-1)-1)/p.StrideW + 1
+}
+
+// Validate reports whether p describes a convolution with a non-empty output.
+func (p ConvParams) Validate() error {
+	switch {
+	case p.N < 0 || p.C < 1 || p.H < 1 || p.W < 1 || p.K < 1 || p.KH < 1 || p.KW < 1:
+		return fmt.Errorf("%s: sizes N=%d C=%d H=%d W=%d K=%d KH=%d KW=%d: want N >= 0 and the others >= 1", errConvParams, p.N, p.C, p.H, p.W, p.K, p.KH, p.KW)
+	case p.StrideH < 1 || p.StrideW < 1 || p.DilationH < 1 || p.DilationW < 1 || p.Groups < 1:
+		return fmt.Errorf("%s: stride %dx%d, dilation %dx%d, groups %d: each must be >= 1", errConvParams, p.StrideH, p.StrideW, p.DilationH, p.DilationW, p.Groups)
+	case p.PadH < 0 || p.PadW < 0:
+		return fmt.Errorf("%s: padding %dx%d is negative", errConvParams, p.PadH, p.PadW)
+	case p.C%p.Groups != 0 || p.K%p.Groups != 0:
+		return fmt.Errorf("%s: %d input and %d output channels do not split into %d groups", errConvParams, p.C, p.K, p.Groups)
+	case p.OutH() < 1 || p.OutW() < 1:
+		return fmt.Errorf("%s: %dx%d input with padding %dx%d is smaller than the dilated %dx%d kernel", errConvParams, p.H, p.W, p.PadH, p.PadW, p.KH, p.KW)
+	}
+	return nil
+}
+
+// depthwise reports whether each output channel reads exactly its own input
+// channel, which the direct depthwise kernels handle.
+func (p ConvParams) depthwise() bool { return p.Groups == p.C && p.K == p.C }
+
+// pointwise reports whether the convolution is a plain matrix product: a 1×1
+// kernel with stride 1 and no padding reads each pixel once, so the image
+// (C×H·W) is its own im2col matrix.
+func (p ConvParams) pointwise() bool {
+	return p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 && p.PadH == 0 && p.PadW == 0
+}
+
+// check panics unless p is valid and the buffers have the sizes p implies.
+func (p ConvParams) check(op string, x, w, bias, y []float32) {
+	if err := p.Validate(); err != nil {
+		panic(op + ": " + err.Error())
+	}
+	lens := []struct {
+		name   string
+		got    []float32
+		want   int
+		mayNil bool
+	}{
+		{"input", x, p.N * p.C * p.H * p.W, false},
+		{"weight", w, p.K * (p.C / p.Groups) * p.KH * p.KW, false},
+		{"bias", bias, p.K, true},
+		{"output", y, p.N * p.K * p.OutH() * p.OutW(), false},
+	}
+	for _, l := range lens {
+		if l.mayNil && l.got == nil {
+			continue
+		}
+		if len(l.got) != l.want {
+			panic(fmt.Sprintf("%s: %s: %s has %d values, want %d for %+v", errConvParams, op, l.name, len(l.got), l.want, p))
+		}
+	}
+}
+
+// Conv2d computes the cross-correlation of PyTorch's conv2d:
+//
+//	y[n][k][oh][ow] = bias[k] + Σ_{c,i,j} w[k][c][i][j] · x[n][g·C/G+c][oh·sh−ph+i·dh][ow·sw−pw+j·dw]
+//
+// for group g = k/(K/G), with x zero outside the image. x is N×C×H×W, w is
+// K×(C/G)×KH×KW, bias is nil or K values, and y (N×K×OutH×OutW) is
+// overwritten. It panics if p is invalid or a buffer has the wrong length.
+//
+// Depthwise convolutions (Groups == C == K) run a direct kernel; 1×1 stride-1
+// unpadded ones are one matrix product per image and group; the others gather
+// each image's patches into a matrix (im2col) and multiply. Results do not
+// depend on GOMAXPROCS.
+func Conv2d(p ConvParams, x, w, bias, y []float32) {
+	p.check("Conv2d", x, w, bias, y)
+	if p.N == 0 {
+		return
+	}
+	if p.depthwise() {
+		depthwiseForward(p, x, w, bias, y)
+		return
+	}
+	perImage(p, func(n int, col []float32, serial bool) {
+		convForwardImage(p, x, w, bias, y, n, col, serial)
+	})
+}
+
+// Conv2dBackwardData adds the gradient of Conv2d with respect to its input to
+// dx (N×C×H×W), given the output gradient dy (N×K×OutH×OutW) and the weights:
+//
+//	dx[n][g·C/G+c][ih][iw] += Σ_{k in g,i,j: ih = oh·sh−ph+i·dh, iw = ow·sw−pw+j·dw} w[k][c][i][j] · dy[n][k][oh][ow]
+//
+// It panics if p is invalid or a buffer has the wrong length.
+func Conv2dBackwardData(p ConvParams, dy, w, dx []float32) {
+	p.check("Conv2dBackwardData", dx, w, nil, dy)
+	if p.N == 0 {
+		return
+	}
+	if p.depthwise() {
+		depthwiseBackwardData(p, dy, w, dx)
+		return
+	}
+	perImage(p, func(n int, col []float32, serial bool) {
+		convBackwardDataImage(p, dy, w, dx, n, col, serial)
+	})
+}
+
+// Conv2dBackwardFilter adds the gradients of Conv2d with respect to its
+// weights and bias to dw (K×(C/G)×KH×KW) and dbias (K values, or nil to skip),
+// given the input x and the output gradient dy:
+//
+//	dw[k][c][i][j] += Σ_{n,oh,ow} dy[n][k][oh][ow] · x[n][g·C/G+c][oh·sh−ph+i·dh][ow·sw−pw+j·dw]
+//	dbias[k]       += Σ_{n,oh,ow} dy[n][k][oh][ow]
+//
+// Images are summed in order, so the result does not depend on GOMAXPROCS.
+// It panics if p is invalid or a buffer has the wrong length.
+func Conv2dBackwardFilter(p ConvParams, x, dy, dw, dbias []float32) {
+	p.check("Conv2dBackwardFilter", x, dw, dbias, dy)
+	if p.N == 0 {
+		return
+	}
+	if dbias != nil {
+		ohw := p.OutH() * p.OutW()
+		for n := range p.N {
+			for k := range p.K {
+				var s float32
+				for _, v := range dy[(n*p.K+k)*ohw : (n*p.K+k+1)*ohw] {
+					s += v
+				}
+				dbias[k] += s
+			}
+		}
+	}
+	if p.depthwise() {
+		depthwiseBackwardFilter(p, x, dy, dw)
+		return
+	}
+	// Images one after the other so that dw sums them in order; the products
+	// themselves run on every worker.
+	col := getCol(p)
+	defer putCol(col)
+	for n := range p.N {
+		convBackwardFilterImage(p, x, dy, dw, n, *col)
+	}
+}
+
+// colPool holds im2col buffers; one per goroutine doing convolution work.
+var colPool sync.Pool
+
+// getCol returns a buffer large enough for one group's im2col matrix.
+func getCol(p ConvParams) *[]float32 {
+	n := 0
+	if !p.pointwise() {
+		n = (p.C / p.Groups) * p.KH * p.KW * p.OutH() * p.OutW()
+	}
+	if v, ok := colPool.Get().(*[]float32); ok {
+		*v = grow(*v, n)
+		return v
+	}
+	s := make([]float32, n)
+	return &s
+}
+
+func putCol(col *[]float32) { colPool.Put(col) }
+
+// perImage runs fn for every image. When the batch can keep every worker
+// busy, images are shared out and each runs its products serially (serial
+// true); otherwise images run one after another with parallel products.
+// Either way each image is computed the same way.
+func perImage(p ConvParams, fn func(n int, col []float32, serial bool)) {
+	workers := gemmWorkers()
+	if workers > 1 && (p.N >= 2*workers || p.N%workers == 0) {
+		Parallel(p.N, 1, func(lo, hi int) {
+			col := getCol(p)
+			for n := lo; n < hi; n++ {
+				fn(n, *col, true)
+			}
+			putCol(col)
+		})
+		return
+	}
+	col := getCol(p)
+	for n := range p.N {
+		fn(n, *col, false)
+	}
+	putCol(col)
+}
+
+// gemmMaybeSerial runs Gemm's kernel on one goroutine when serial, else on all.
+func gemmMaybeSerial(serial, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if serial {
+		gemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// convForwardImage computes image n of Conv2d: per group, y_g = w_g · col_g
+// with y_g (K/G × OH·OW) first filled with the bias.
+func convForwardImage(p ConvParams, x, w, bias, y []float32, n int, col []float32, serial bool) {
+	cg, kg := p.C/p.Groups, p.K/p.Groups
+	hw, ohw := p.H*p.W, p.OutH()*p.OutW()
+	rows := cg * p.KH * p.KW
+	for g := range p.Groups {
+		xg := x[(n*p.C+g*cg)*hw : (n*p.C+(g+1)*cg)*hw]
+		yg := y[(n*p.K+g*kg)*ohw : (n*p.K+(g+1)*kg)*ohw]
+		wg := w[g*kg*rows : (g+1)*kg*rows]
+		beta := float32(0)
+		if bias != nil {
+			beta = 1
+			for k := range kg {
+				fill(yg[k*ohw:(k+1)*ohw], bias[g*kg+k])
+			}
+		}
+		b := xg
+		if !p.pointwise() {
+			im2col(p, xg, col)
+			b = col
+		}
+		gemmMaybeSerial(serial, false, false, kg, ohw, rows, 1, wg, rows, b, ohw, beta, yg, ohw)
+	}
+}
+
+// convBackwardDataImage adds image n's input gradient: per group,
+// dcol = w_gᵀ · dy_g, scattered back onto dx by col2im.
+func convBackwardDataImage(p ConvParams, dy, w, dx []float32, n int, col []float32, serial bool) {
+	cg, kg := p.C/p.Groups, p.K/p.Groups
+	hw, ohw := p.H*p.W, p.OutH()*p.OutW()
+	rows := cg * p.KH * p.KW
+	for g := range p.Groups {
+		dxg := dx[(n*p.C+g*cg)*hw : (n*p.C+(g+1)*cg)*hw]
+		dyg := dy[(n*p.K+g*kg)*ohw : (n*p.K+(g+1)*kg)*ohw]
+		wg := w[g*kg*rows : (g+1)*kg*rows]
+		if p.pointwise() {
+			gemmMaybeSerial(serial, true, false, cg, hw, kg, 1, wg, cg, dyg, ohw, 1, dxg, hw)
+			continue
+		}
+		gemmMaybeSerial(serial, true, false, rows, ohw, kg, 1, wg, rows, dyg, ohw, 0, col, ohw)
+		col2im(p, col, dxg)
+	}
+}
+
+// convBackwardFilterImage adds image n's weight gradient: per group,
+// dw_g += dy_g · col_gᵀ.
+func convBackwardFilterImage(p ConvParams, x, dy, dw []float32, n int, col []float32) {
+	cg, kg := p.C/p.Groups, p.K/p.Groups
+	hw, ohw := p.H*p.W, p.OutH()*p.OutW()
+	rows := cg * p.KH * p.KW
+	for g := range p.Groups {
+		xg := x[(n*p.C+g*cg)*hw : (n*p.C+(g+1)*cg)*hw]
+		dyg := dy[(n*p.K+g*kg)*ohw : (n*p.K+(g+1)*kg)*ohw]
+		dwg := dw[g*kg*rows : (g+1)*kg*rows]
+		b := xg
+		if !p.pointwise() {
+			im2colParallel(p, xg, col)
+			b = col
+		}
+		gemm(false, true, kg, rows, ohw, 1, dyg, ohw, b, ohw, 1, dwg, rows)
+	}
+}
+
+// validRange returns the outputs [lo, hi) of a row of out outputs whose input
+// index o·stride + off falls inside [0, size).
+func validRange(out, stride, off, size int) (lo, hi int) {
+	// o·stride + off >= 0  ⇔  o >= ceil(−off/stride)
+	if off < 0 {
+		lo = (-off + stride - 1) / stride
+	}
+	// o·stride + off <= size−1  ⇔  o <= floor((size−1−off)/stride)
+	if last := size - 1 - off; last < 0 {
+		hi = 0
+	} else {
+		hi = min(out, last/stride+1)
+	}
+	return min(lo, out), max(hi, min(lo, out))
+}
+
+// im2col gathers the patches of one group's image x (C/G×H×W) into col, a
+// (C/G·KH·KW) × (OutH·OutW) matrix: row (c·KH+i)·KW+j holds, for every output
+// pixel, the input value its kernel tap (i, j) of channel c reads, 0 in the
+// padding. Bounds are worked out once per row segment, not per element.
+func im2col(p ConvParams, x, col []float32) {
+	im2colRows(p, x, col, 0, p.C/p.Groups)
+}
+
+// im2colParallel is im2col with channels shared over the workers.
+func im2colParallel(p ConvParams, x, col []float32) {
+	Parallel(p.C/p.Groups, 4, func(lo, hi int) { im2colRows(p, x, col, lo, hi) })
+}
+
+func im2colRows(p ConvParams, x, col []float32, c0, c1 int) {
+	oh, ow := p.OutH(), p.OutW()
+	ohw := oh * ow
+	for c := c0; c < c1; c++ {
+		xc := x[c*p.H*p.W : (c+1)*p.H*p.W]
+		for i := range p.KH {
+			yLo, yHi := validRange(oh, p.StrideH, i*p.DilationH-p.PadH, p.H)
+			for j := range p.KW {
+				row := col[((c*p.KH+i)*p.KW+j)*ohw : ((c*p.KH+i)*p.KW+j+1)*ohw]
+				offW := j*p.DilationW - p.PadW
+				xLo, xHi := validRange(ow, p.StrideW, offW, p.W)
+				clear(row[:yLo*ow])
+				clear(row[yHi*ow:])
+				for y := yLo; y < yHi; y++ {
+					dst := row[y*ow : (y+1)*ow]
+					src := xc[(y*p.StrideH+i*p.DilationH-p.PadH)*p.W:]
+					clear(dst[:xLo])
+					clear(dst[xHi:])
+					if p.StrideW == 1 {
+						copy(dst[xLo:xHi], src[xLo+offW:xHi+offW])
+						continue
+					}
+					for o, ix := xLo, xLo*p.StrideW+offW; o < xHi; o, ix = o+1, ix+p.StrideW {
+						dst[o] = src[ix]
+					}
+				}
+			}
+		}
+	}
+}
+
+// col2im is im2col's adjoint: it adds every entry of col to the input pixel
+// it was gathered from, in row order, so overlapping taps sum
+// deterministically. Padding entries are dropped.
+func col2im(p ConvParams, col, dx []float32) {
+	oh, ow := p.OutH(), p.OutW()
+	ohw := oh * ow
+	for c := range p.C / p.Groups {
+		dxc := dx[c*p.H*p.W : (c+1)*p.H*p.W]
+		for i := range p.KH {
+			yLo, yHi := validRange(oh, p.StrideH, i*p.DilationH-p.PadH, p.H)
+			for j := range p.KW {
+				row := col[((c*p.KH+i)*p.KW+j)*ohw : ((c*p.KH+i)*p.KW+j+1)*ohw]
+				offW := j*p.DilationW - p.PadW
+				xLo, xHi := validRange(ow, p.StrideW, offW, p.W)
+				for y := yLo; y < yHi; y++ {
+					src := row[y*ow : (y+1)*ow]
+					dst := dxc[(y*p.StrideH+i*p.DilationH-p.PadH)*p.W:]
+					if p.StrideW == 1 {
+						d := dst[xLo+offW : xHi+offW]
+						for o, v := range src[xLo:xHi] {
+							d[o] += v
+						}
+						continue
+					}
+					for o, ix := xLo, xLo*p.StrideW+offW; o < xHi; o, ix = o+1, ix+p.StrideW {
+						dst[ix] += src[o]
+					}
+				}
+			}
+		}
+	}
+}
+
+// fill sets every element of s to v.
+func fill(s []float32, v float32) {
+	for i := range s {
+		s[i] = v
+	}
+}
