@@ -44,10 +44,45 @@ func (n Node) Override(options ...string) (Node, error) {
 		if err != nil {
 			return n, err
 		}
-		root, err = set(root, segs, 0, val, src)
+		root, err = set(root, segs, 0, val, optionsFile, src)
 		if err != nil {
 			return n, err
 		}
+	}
+	n.v = root
+	return n, nil
+}
+
+// programFile is the file recorded for values set with Node.Set.
+const programFile = "(set by the program)"
+
+// Set returns a copy of the config with the value at a dotted path (as in
+// Override: list indices allowed, missing mapping keys created) replaced by
+// the Go value v, encoded as YAML encodes it; n is not changed. Programs use
+// it to record what came from flags rather than files, such as work_dir.
+func (n Node) Set(path string, v any) (Node, error) {
+	var y yaml.Node
+	if err := y.Encode(v); err != nil {
+		return n, &Error{File: programFile, Path: path, Msg: "cannot encode the value", Err: err}
+	}
+	val, err := fromYAML(&y, programFile, path)
+	if err != nil {
+		return n, err
+	}
+	setLines(val, 0)
+	segs := strings.Split(path, ".")
+	for _, s := range segs {
+		if s == "" {
+			return n, &Error{File: programFile, Path: path, Msg: "empty segment in key path"}
+		}
+	}
+	root := n.v
+	if root == nil {
+		root = &value{kind: Map, file: programFile}
+	}
+	root, err = set(root, segs, 0, val, programFile, programFile)
+	if err != nil {
+		return n, err
 	}
 	n.v = root
 	return n, nil
@@ -74,15 +109,16 @@ func optionValue(text, src, key string) (*value, error) {
 }
 
 // set returns a copy of cur with the value at segs[i:] replaced by val,
-// copying only the mappings and lists along the path. cur may be nil.
-func set(cur *value, segs []string, i int, val *value, src string) (*value, error) {
+// copying only the mappings and lists along the path. cur may be nil. Keys
+// it sets record file; errors are located at src.
+func set(cur *value, segs []string, i int, val *value, file, src string) (*value, error) {
 	if i == len(segs) {
 		return val, nil
 	}
 	seg := segs[i]
 	last := i == len(segs)-1
 	if cur == nil || cur.kind == Null {
-		cur = &value{kind: Map, file: optionsFile}
+		cur = &value{kind: Map, file: file}
 	}
 	switch cur.kind {
 	case Map:
@@ -93,20 +129,20 @@ func set(cur *value, segs []string, i int, val *value, src string) (*value, erro
 		if j >= 0 {
 			child = out.entries[j].val
 		}
-		nv, err := set(child, segs, i+1, val, src)
+		nv, err := set(child, segs, i+1, val, file, src)
 		if err != nil {
 			return nil, err
 		}
 		switch {
 		case j < 0:
-			out.entries = append(out.entries, entry{key: seg, file: optionsFile, val: nv})
+			out.entries = append(out.entries, entry{key: seg, file: file, val: nv})
 		case last:
-			out.entries[j] = entry{key: seg, file: optionsFile, val: nv}
+			out.entries[j] = entry{key: seg, file: file, val: nv}
 		default:
 			out.entries[j].val = nv
 		}
 		if last && seg == "type" {
-			markRetyped(&out, cur, stringField(&out, "type"))
+			markRetyped(&out, cur, stringField(&out, "type"), file)
 		}
 		return &out, nil
 	case List:
@@ -121,7 +157,7 @@ func set(cur *value, segs []string, i int, val *value, src string) (*value, erro
 		}
 		out := *cur
 		out.items = append([]*value(nil), cur.items...)
-		nv, err := set(cur.items[idx], segs, i+1, val, src)
+		nv, err := set(cur.items[idx], segs, i+1, val, file, src)
 		if err != nil {
 			return nil, err
 		}
@@ -134,14 +170,14 @@ func set(cur *value, segs []string, i int, val *value, src string) (*value, erro
 
 // markRetyped marks the keys of out (other than "type") as inherited across
 // a type change when the new type differs from old's.
-func markRetyped(out, old *value, newType string) {
+func markRetyped(out, old *value, newType, file string) {
 	oldType := stringField(old, "type")
 	if oldType == "" || newType == "" || oldType == newType {
 		return
 	}
 	for i, e := range out.entries {
 		if e.key != "type" && e.retyped == nil {
-			out.entries[i].retyped = &retype{fromType: oldType, fromFile: e.file, toType: newType, toFile: optionsFile}
+			out.entries[i].retyped = &retype{fromType: oldType, fromFile: e.file, toType: newType, toFile: file}
 		}
 	}
 }

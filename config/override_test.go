@@ -107,3 +107,46 @@ func TestLoadWithOptions(t *testing.T) {
 		t.Error("Load ignored a bad option")
 	}
 }
+
+func TestSet(t *testing.T) {
+	base, err := Load("testdata/inherit/child.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		path string
+		v    any
+		want string
+		tag  string
+	}{
+		{"work_dir", "runs/a: [b]", "'runs/a: [b]'\n", "!!str"},
+		{"model.backbone.out_indices", []int{1, 2}, "[1, 2]\n", ""},
+		{"param_scheduler.0.end", 1000, "1000\n", "!!int"},
+		{"optim_wrapper.optimizer.lr", 0.5, "0.5\n", "!!float"},
+		{"resume", true, "true\n", "!!bool"},
+		{"load_from", nil, "null\n", "!!null"},
+		{"custom.nested", map[string]int{"b": 2, "a": 1}, "a: 1\nb: 2\n", ""},
+	}
+	for _, tt := range tests {
+		got, err := base.Set(tt.path, tt.v)
+		if err != nil {
+			t.Fatalf("Set(%q): %v", tt.path, err)
+		}
+		n := got.Get(tt.path)
+		if d := string(n.Dump()); d != tt.want || (tt.tag != "" && n.Tag() != tt.tag) {
+			t.Errorf("Set(%q, %v): %q %s, want %q %s", tt.path, tt.v, d, n.Tag(), tt.want, tt.tag)
+		}
+		if n.File() != programFile {
+			t.Errorf("Set(%q): file %q, want %q", tt.path, n.File(), programFile)
+		}
+	}
+	for _, tt := range []struct{ path, want string }{
+		{"a..b", `config: (set by the program): a..b: empty segment in key path`},
+		{"max_epochs.x", `config: (set by the program): max_epochs.x: cannot set "x" inside max_epochs, which is integer 12`},
+		{"param_scheduler.9", `config: (set by the program): param_scheduler.9: index 9 is out of range for a list of 2 items`},
+	} {
+		if _, err := base.Set(tt.path, 1); err == nil || err.Error() != tt.want {
+			t.Errorf("Set(%q): error %v, want %s", tt.path, err, tt.want)
+		}
+	}
+}
