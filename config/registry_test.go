@@ -225,8 +225,9 @@ func TestRegistryListing(t *testing.T) {
 	for _, info := range all {
 		names = append(names, info.Name)
 	}
-	// The declared kinds in order, then every other registry by name.
-	wantNames := []string{Models, Backbones, Necks, Heads, Datasets, Transforms, Optimizers, Schedules, Hooks, Metrics, "test.backbones", "test.empty"}
+	// The declared kinds in order, then every other registry by name (the
+	// example file adds one besides the test registries here).
+	wantNames := []string{Models, Backbones, Necks, Heads, Datasets, Transforms, Optimizers, Schedules, Hooks, Metrics, "example.necks", "test.backbones", "test.empty"}
 	if !equalStrings(names, wantNames) {
 		t.Fatalf("AllRegistries names %q, want %q", names, wantNames)
 	}
@@ -235,7 +236,7 @@ func TestRegistryListing(t *testing.T) {
 			t.Errorf("%s: %+v; want a doc, not linked in this test binary, no entries", info.Name, info)
 		}
 	}
-	tb := all[len(declared)]
+	tb := all[len(declared)+1]
 	if !tb.Linked || tb.Doc != "" || len(tb.Entries) != 3 {
 		t.Fatalf("test.backbones: %+v", tb)
 	}
