@@ -10,15 +10,15 @@ import (
 	"github.com/densepred/dp/tensor"
 )
 
-// goldenTol is the largest error allowed against PyTorch, relative to the
+// layersTol is the largest error allowed against PyTorch, relative to the
 // scale of each compared tensor (nntest.AssertClose).
-const goldenTol = 1e-4
+const layersTol = 1e-4
 
-// goldenCase is one case of a layers_<family>.safetensors file written by
+// layersCase is one case of a layers_<family>.safetensors file written by
 // tools/reference/golden_nn_layers.py: inputs and parameters under
 // "<name>/<input>", the output "y", the upstream gradient "dy" and the
 // gradients "grad_<input>".
-type goldenCase struct {
+type layersCase struct {
 	name   string
 	inputs []string // in the order op receives them
 	op     func(t *testing.T, f *checkpoint.File, in []*nn.Var) *nn.Var
@@ -33,8 +33,8 @@ func readLayersGolden(t *testing.T, family string) *checkpoint.File {
 	return f
 }
 
-// goldenTensor returns a copy of the tensor key, failing t when it is absent.
-func goldenTensor(t *testing.T, f *checkpoint.File, key string) *tensor.Tensor {
+// layersTensor returns a copy of the tensor key, failing t when it is absent.
+func layersTensor(t *testing.T, f *checkpoint.File, key string) *tensor.Tensor {
 	t.Helper()
 	x, ok := f.Tensors[key]
 	if !ok {
@@ -43,9 +43,9 @@ func goldenTensor(t *testing.T, f *checkpoint.File, key string) *tensor.Tensor {
 	return x.Clone()
 }
 
-// runGolden runs every case forward and backward with PyTorch's inputs and
+// runLayersGolden runs every case forward and backward with PyTorch's inputs and
 // upstream gradient and compares the output and every input's gradient.
-func runGolden(t *testing.T, family string, cases []goldenCase) {
+func runLayersGolden(t *testing.T, family string, cases []layersCase) {
 	f := readLayersGolden(t, family)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -53,25 +53,25 @@ func runGolden(t *testing.T, family string, cases []goldenCase) {
 			defer tp.Release()
 			in := make([]*nn.Var, len(c.inputs))
 			for i, name := range c.inputs {
-				in[i] = tp.Leaf(goldenTensor(t, f, c.name+"/"+name))
+				in[i] = tp.Leaf(layersTensor(t, f, c.name+"/"+name))
 			}
 			y := c.op(t, f, in)
-			nntest.AssertClose(t, "y", y.Value, goldenTensor(t, f, c.name+"/y"), goldenTol)
-			tp.BackwardFrom(y, goldenTensor(t, f, c.name+"/dy"))
+			nntest.AssertClose(t, "y", y.Value, layersTensor(t, f, c.name+"/y"), layersTol)
+			tp.BackwardFrom(y, layersTensor(t, f, c.name+"/dy"))
 			for i, name := range c.inputs {
 				g := in[i].Grad
 				if g == nil {
 					t.Errorf("no gradient reached %s", name)
 					continue
 				}
-				nntest.AssertClose(t, "grad_"+name, g, goldenTensor(t, f, c.name+"/grad_"+name), goldenTol)
+				nntest.AssertClose(t, "grad_"+name, g, layersTensor(t, f, c.name+"/grad_"+name), layersTol)
 			}
 		})
 	}
 }
 
-// unary adapts a one-input operation to goldenCase.op.
-func unary(fn func(x *nn.Var) *nn.Var) func(*testing.T, *checkpoint.File, []*nn.Var) *nn.Var {
+// unary adapts a one-input operation to layersCase.op.
+func layersUnary(fn func(x *nn.Var) *nn.Var) func(*testing.T, *checkpoint.File, []*nn.Var) *nn.Var {
 	return func(_ *testing.T, _ *checkpoint.File, in []*nn.Var) *nn.Var { return fn(in[0]) }
 }
 
@@ -79,15 +79,15 @@ func TestPoolGolden(t *testing.T) {
 	k := func(h, w int) [2]int { return [2]int{h, w} }
 	pool := func(max bool, o nn.PoolOptions) func(*testing.T, *checkpoint.File, []*nn.Var) *nn.Var {
 		if max {
-			return unary(func(x *nn.Var) *nn.Var { return nn.MaxPool2d(x, o) })
+			return layersUnary(func(x *nn.Var) *nn.Var { return nn.MaxPool2d(x, o) })
 		}
-		return unary(func(x *nn.Var) *nn.Var { return nn.AvgPool2d(x, o) })
+		return layersUnary(func(x *nn.Var) *nn.Var { return nn.AvgPool2d(x, o) })
 	}
 	adaptive := func(h, w int) func(*testing.T, *checkpoint.File, []*nn.Var) *nn.Var {
-		return unary(func(x *nn.Var) *nn.Var { return nn.AdaptiveAvgPool2d(x, h, w) })
+		return layersUnary(func(x *nn.Var) *nn.Var { return nn.AdaptiveAvgPool2d(x, h, w) })
 	}
 	x := []string{"x"}
-	runGolden(t, "pool", []goldenCase{
+	runLayersGolden(t, "pool", []layersCase{
 		{"max_k3_s2_p1", x, pool(true, nn.PoolOptions{Kernel: k(3, 3), Stride: k(2, 2), Padding: k(1, 1)})},
 		{"max_k2_ceil", x, pool(true, nn.PoolOptions{Kernel: k(2, 2), CeilMode: true})},
 		{"max_k3_s2_p1_ceil", x, pool(true, nn.PoolOptions{Kernel: k(3, 3), Stride: k(2, 2), Padding: k(1, 1), CeilMode: true})},
@@ -104,12 +104,12 @@ func TestPoolGolden(t *testing.T) {
 
 func TestInterpolateGolden(t *testing.T) {
 	interp := func(o nn.InterpolateOptions) func(*testing.T, *checkpoint.File, []*nn.Var) *nn.Var {
-		return unary(func(x *nn.Var) *nn.Var { return nn.Interpolate(x, o) })
+		return layersUnary(func(x *nn.Var) *nn.Var { return nn.Interpolate(x, o) })
 	}
 	size := func(h, w int) [2]int { return [2]int{h, w} }
 	scale := func(s float64) [2]float64 { return [2]float64{s, s} }
 	bi, x := nn.Bilinear, []string{"x"}
-	runGolden(t, "interp", []goldenCase{
+	runLayersGolden(t, "interp", []layersCase{
 		{"bilinear_size_up", x, interp(nn.InterpolateOptions{Size: size(9, 12), Mode: bi})},
 		{"bilinear_size_up_align", x, interp(nn.InterpolateOptions{Size: size(9, 12), Mode: bi, AlignCorners: true})},
 		{"bilinear_size_down", x, interp(nn.InterpolateOptions{Size: size(4, 5), Mode: bi})},
@@ -128,13 +128,13 @@ func TestInterpolateGolden(t *testing.T) {
 
 func TestNormGolden(t *testing.T) {
 	xwb := []string{"x", "weight", "bias"}
-	bn := func(name string, training bool) goldenCase {
-		return goldenCase{name, xwb, func(t *testing.T, f *checkpoint.File, in []*nn.Var) *nn.Var {
-			rm := goldenTensor(t, f, name+"/running_mean")
-			rv := goldenTensor(t, f, name+"/running_var")
+	bn := func(name string, training bool) layersCase {
+		return layersCase{name, xwb, func(t *testing.T, f *checkpoint.File, in []*nn.Var) *nn.Var {
+			rm := layersTensor(t, f, name+"/running_mean")
+			rv := layersTensor(t, f, name+"/running_var")
 			y := nn.BatchNorm2dOp(in[0], in[1], in[2], rm, rv, training, 0.1, 1e-5)
-			nntest.AssertClose(t, "running_mean", rm, goldenTensor(t, f, name+"/running_mean_after"), goldenTol)
-			nntest.AssertClose(t, "running_var", rv, goldenTensor(t, f, name+"/running_var_after"), goldenTol)
+			nntest.AssertClose(t, "running_mean", rm, layersTensor(t, f, name+"/running_mean_after"), layersTol)
+			nntest.AssertClose(t, "running_var", rv, layersTensor(t, f, name+"/running_var_after"), layersTol)
 			return y
 		}}
 	}
@@ -148,12 +148,45 @@ func TestNormGolden(t *testing.T) {
 			return nn.LayerNormOp(in[0], in[1], in[2], shape, 1e-5)
 		}
 	}
-	runGolden(t, "norm", []goldenCase{
+	runLayersGolden(t, "norm", []layersCase{
 		bn("batchnorm_train", true),
 		bn("batchnorm_eval", false),
 		{"groupnorm_g3", xwb, gn(3)},
 		{"groupnorm_g1", xwb, gn(1)},
 		{"layernorm_last", xwb, ln(7)},
 		{"layernorm_last2", xwb, ln(4, 5)},
+	})
+}
+
+func TestConvGolden(t *testing.T) {
+	conv := func(o nn.ConvOptions) func(*testing.T, *checkpoint.File, []*nn.Var) *nn.Var {
+		return func(_ *testing.T, _ *checkpoint.File, in []*nn.Var) *nn.Var {
+			var b *nn.Var
+			if len(in) > 2 {
+				b = in[2]
+			}
+			return nn.Conv2dOp(in[0], in[1], b, o)
+		}
+	}
+	deconv := func(o nn.ConvOptions) func(*testing.T, *checkpoint.File, []*nn.Var) *nn.Var {
+		return func(_ *testing.T, _ *checkpoint.File, in []*nn.Var) *nn.Var {
+			return nn.ConvTranspose2dOp(in[0], in[1], in[2], o)
+		}
+	}
+	p := func(h, w int) [2]int { return [2]int{h, w} }
+	xwb, xw := []string{"x", "weight", "bias"}, []string{"x", "weight"}
+	runLayersGolden(t, "conv", []layersCase{
+		{"conv_k3_p1", xwb, conv(nn.ConvOptions{Padding: p(1, 1)})},
+		{"conv_k3_s2_p1", xwb, conv(nn.ConvOptions{Stride: p(2, 2), Padding: p(1, 1)})},
+		{"conv_k1", xw, conv(nn.ConvOptions{})},
+		{"conv_k3_d2_p2", xwb, conv(nn.ConvOptions{Padding: p(2, 2), Dilation: p(2, 2)})},
+		{"conv_k3x2_s2x1_p1x0", xwb, conv(nn.ConvOptions{Stride: p(2, 1), Padding: p(1, 0)})},
+		{"conv_groups2", xwb, conv(nn.ConvOptions{Padding: p(1, 1), Groups: 2})},
+		{"conv_depthwise", xwb, conv(nn.ConvOptions{Padding: p(1, 1), Groups: 4})},
+		{"conv_depthwise_k7", xwb, conv(nn.ConvOptions{Padding: p(3, 3), Groups: 3})},
+		{"deconv_k2_s2", xwb, deconv(nn.ConvOptions{Stride: p(2, 2)})},
+		{"deconv_k3_s2_p1_op1", xwb, deconv(nn.ConvOptions{Stride: p(2, 2), Padding: p(1, 1), OutputPadding: p(1, 1)})},
+		{"deconv_k3_s1_p1", xwb, deconv(nn.ConvOptions{Padding: p(1, 1)})},
+		{"deconv_k4_s2_p1", xwb, deconv(nn.ConvOptions{Stride: p(2, 2), Padding: p(1, 1)})},
 	})
 }

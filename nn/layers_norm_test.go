@@ -45,7 +45,7 @@ func checkStateDict(t *testing.T, name string, m nn.Module, values bool) {
 		case !tensor.SameShape(v.Shape(), shape):
 			t.Errorf("%s: %s has shape %v, PyTorch's %v", name, k, v.Shape(), shape)
 		case values:
-			ref := goldenTensor(t, f, name+"/"+k).Reshape(shape...)
+			ref := layersTensor(t, f, name+"/"+k).Reshape(shape...)
 			nntest.AssertClose(t, name+"."+k, v, ref, 0)
 		}
 	}

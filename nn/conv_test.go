@@ -1,0 +1,79 @@
+package nn_test
+
+import (
+	"testing"
+
+	"github.com/densepred/dp/nn"
+	"github.com/densepred/dp/nn/nntest"
+	"github.com/densepred/dp/tensor"
+)
+
+func TestConvGrad(t *testing.T) {
+	cases := []struct {
+		name       string
+		x, w       []int
+		bias       bool
+		transposed bool
+		opt        nn.ConvOptions
+	}{
+		{name: "Conv2d/k=3", x: []int{2, 2, 4, 5}, w: []int{3, 2, 3, 3}, bias: true},
+		{name: "Conv2d/pad=1/stride=2", x: []int{1, 2, 5, 6}, w: []int{3, 2, 3, 3}, bias: true, opt: nn.ConvOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 1}}},
+		{name: "Conv2d/k=1/no_bias", x: []int{2, 3, 3, 3}, w: []int{2, 3, 1, 1}},
+		{name: "Conv2d/dilation=2/pad=2", x: []int{1, 2, 6, 6}, w: []int{2, 2, 3, 3}, bias: true, opt: nn.ConvOptions{Dilation: [2]int{2, 2}, Padding: [2]int{2, 2}}},
+		{name: "Conv2d/k=3x2/stride=2x1/pad=1x0", x: []int{1, 2, 5, 4}, w: []int{2, 2, 3, 2}, bias: true, opt: nn.ConvOptions{Stride: [2]int{2, 1}, Padding: [2]int{1, 0}}},
+		{name: "Conv2d/groups=2", x: []int{2, 4, 4, 4}, w: []int{4, 2, 3, 3}, bias: true, opt: nn.ConvOptions{Padding: [2]int{1, 1}, Groups: 2}},
+		{name: "Conv2d/depthwise", x: []int{2, 3, 5, 5}, w: []int{3, 1, 3, 3}, bias: true, opt: nn.ConvOptions{Padding: [2]int{1, 1}, Groups: 3}},
+		{name: "Conv2d/depthwise/stride=2", x: []int{1, 3, 6, 6}, w: []int{3, 1, 3, 3}, opt: nn.ConvOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 1}, Groups: 3}},
+		{name: "ConvTranspose2d/k=3", x: []int{2, 2, 3, 4}, w: []int{2, 3, 3, 3}, bias: true, transposed: true},
+		{name: "ConvTranspose2d/stride=2", x: []int{1, 3, 3, 3}, w: []int{3, 2, 2, 2}, bias: true, transposed: true, opt: nn.ConvOptions{Stride: [2]int{2, 2}}},
+		{name: "ConvTranspose2d/stride=2/pad=1/output_padding=1", x: []int{1, 2, 3, 4}, w: []int{2, 2, 3, 3}, bias: true, transposed: true, opt: nn.ConvOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 1}, OutputPadding: [2]int{1, 1}}},
+		{name: "ConvTranspose2d/groups=2/no_bias", x: []int{1, 4, 3, 3}, w: []int{4, 1, 3, 3}, transposed: true, opt: nn.ConvOptions{Stride: [2]int{2, 2}, Groups: 2}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			inputs := []*tensor.Tensor{randT(41, c.x...), randT(42, c.w...)}
+			if c.bias {
+				n := c.w[0]
+				if c.transposed {
+					n = c.w[1] * max(c.opt.Groups, 1)
+				}
+				inputs = append(inputs, randT(43, n))
+			}
+			nntest.GradCheck{}.Run(t, func(_ *nn.Tape, in []*nn.Var) *nn.Var {
+				var b *nn.Var
+				if c.bias {
+					b = in[2]
+				}
+				if c.transposed {
+					return nn.ConvTranspose2dOp(in[0], in[1], b, c.opt)
+				}
+				return nn.Conv2dOp(in[0], in[1], b, c.opt)
+			}, inputs...)
+		})
+	}
+}
+
+// TestConvTransposeIsAdjoint checks ⟨conv(y), x⟩ = ⟨y, convT(x)⟩: the
+// transposed convolution is the adjoint of the convolution with the same
+// weight and options.
+func TestConvTransposeIsAdjoint(t *testing.T) {
+	opt := nn.ConvOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 1}, OutputPadding: [2]int{1, 1}}
+	w := nn.Constant(randT(51, 3, 2, 3, 3)) // conv: 2 -> 3 channels; transposed: 3 -> 2
+	x := nn.Constant(randT(52, 1, 3, 4, 5))
+	yt := nn.ConvTranspose2dOp(x, w, nil, opt)
+	if s := yt.Shape(); !tensor.SameShape(s, []int{1, 2, 8, 10}) {
+		t.Fatalf("transposed output shape %v, want [1 2 8 10]", s)
+	}
+	y := nn.Constant(randT(53, 1, 2, 8, 10))
+	cy := nn.Conv2dOp(y, w, nil, opt)
+	var lhs, rhs float64
+	for i, v := range cy.Data() {
+		lhs += float64(v) * float64(x.Data()[i])
+	}
+	for i, v := range yt.Data() {
+		rhs += float64(v) * float64(y.Data()[i])
+	}
+	if d := lhs - rhs; d > 1e-4 || d < -1e-4 {
+		t.Errorf("<conv(y), x> = %.6g, <y, convT(x)> = %.6g", lhs, rhs)
+	}
+}
