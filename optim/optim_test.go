@@ -136,21 +136,24 @@ func TestSchedules(t *testing.T) {
 	cases := []struct {
 		name  string
 		sched Schedule
-		iter  int
+		pos   int // iteration, or epoch for by-epoch rules
 		want  float64
 	}{
 		// mmdet 1x: linear warm-up 500 iters from 0.001, then steps at epochs 8, 11.
 		{"warmup/start", Schedule{Rules: []Scheduler{{Type: "LinearLR", StartFac: 0.001, End: 500}}, MaxIters: 1000}, 0, base * 0.001},
 		{"warmup/half", Schedule{Rules: []Scheduler{{Type: "LinearLR", StartFac: 0.001, End: 500}}, MaxIters: 1000}, 250, base * (0.001 + 0.999*0.5)},
 		{"warmup/after", Schedule{Rules: []Scheduler{{Type: "LinearLR", StartFac: 0.001, End: 500}}, MaxIters: 1000}, 700, base},
-		{"multistep/before", Schedule{Rules: []Scheduler{{Type: "MultiStepLR", ByEpoch: true, Milestones: []float64{8, 11}, End: 12}}, ItersPerEpoch: 10, MaxIters: 120}, 79, base},
-		{"multistep/first", Schedule{Rules: []Scheduler{{Type: "MultiStepLR", ByEpoch: true, Milestones: []float64{8, 11}, End: 12}}, ItersPerEpoch: 10, MaxIters: 120}, 80, base * 0.1},
-		{"multistep/second", Schedule{Rules: []Scheduler{{Type: "MultiStepLR", ByEpoch: true, Milestones: []float64{8, 11}, End: 12}}, ItersPerEpoch: 10, MaxIters: 120}, 115, base * 0.01},
+		{"multistep/before", Schedule{Rules: []Scheduler{{Type: "MultiStepLR", ByEpoch: true, Milestones: []float64{8, 11}, End: 12}}, MaxEpochs: 12}, 7, base},
+		{"multistep/first", Schedule{Rules: []Scheduler{{Type: "MultiStepLR", ByEpoch: true, Milestones: []float64{8, 11}, End: 12}}, MaxEpochs: 12}, 8, base * 0.1},
+		{"multistep/second", Schedule{Rules: []Scheduler{{Type: "MultiStepLR", ByEpoch: true, Milestones: []float64{8, 11}, End: 12}}, MaxEpochs: 12}, 11, base * 0.01},
 		{"step", Schedule{Rules: []Scheduler{{Type: "StepLR", StepSize: 30, Gamma: 0.5}}, MaxIters: 100}, 65, base * 0.25},
 		{"cosine/mid", Schedule{Rules: []Scheduler{{Type: "CosineAnnealingLR", End: 100}}, MaxIters: 100}, 50, base * 0.5},
 		{"cosine/eta_min", Schedule{Rules: []Scheduler{{Type: "CosineAnnealingLR", End: 100, EtaMin: 0.01}}, MaxIters: 100}, 50, 0.01 + (base-0.01)*0.5},
 		{"poly/quarter", Schedule{Rules: []Scheduler{{Type: "PolyLR", Power: 1, EtaMin: 1e-4}}, MaxIters: 200}, 50, 1e-4 + (base-1e-4)*0.75},
 		{"poly/power2", Schedule{Rules: []Scheduler{{Type: "PolyLR", Power: 2}}, MaxIters: 100}, 50, base * 0.25},
+		// timm-style per-iteration cosine over epochs: 10 epochs of 100 iterations, at iteration 250.
+		{"cosine/convert_to_iter", Schedule{Rules: []Scheduler{{Type: "CosineAnnealingLR", ByEpoch: true, ConvertToIterBased: true, End: 10}}, ItersPerEpoch: 100, MaxEpochs: 10, MaxIters: 1000}, 250,
+			base * (1 + math.Cos(math.Pi*0.25)) / 2},
 		// Warm-up and poly together (mmseg's ADE20K recipe): the factors multiply.
 		{"warmup+poly", Schedule{Rules: []Scheduler{{Type: "LinearLR", StartFac: 1e-6, End: 1500}, {Type: "PolyLR", Power: 1}}, MaxIters: 3000}, 750,
 			base * (1e-6 + (1-1e-6)*0.5) * 0.75},
@@ -158,9 +161,9 @@ func TestSchedules(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			g := []*Group{{BaseLR: base}}
-			c.sched.Apply(g, c.iter)
+			c.sched.Apply(g, c.pos, c.pos)
 			if math.Abs(g[0].LR-c.want) > 1e-12 {
-				t.Errorf("lr at iter %d = %.12g, want %.12g", c.iter, g[0].LR, c.want)
+				t.Errorf("lr at %d = %.12g, want %.12g", c.pos, g[0].LR, c.want)
 			}
 		})
 	}

@@ -3,7 +3,6 @@ package optim
 import (
 	"fmt"
 	"math"
-	"sort"
 )
 
 // Scheduler is one learning-rate rule in the style of mmengine's param
@@ -30,6 +29,10 @@ type Scheduler struct {
 	EtaMinRatio float64   `yaml:"eta_min_ratio"` // CosineAnnealingLR: lowest lr as a fraction of the base lr
 	TMax        float64   `yaml:"T_max"`         // CosineAnnealingLR period; default End-Begin
 	Power       float64   `yaml:"power"`         // PolyLR; default 1
+	// ConvertToIterBased makes a by-epoch rule change every iteration,
+	// its epoch counts scaled by the iterations per epoch (mmengine's
+	// convert_to_iter_based; timm's per-iteration cosine).
+	ConvertToIterBased bool `yaml:"convert_to_iter_based"`
 }
 
 // Validate reports a misconfigured scheduler.
@@ -50,46 +53,56 @@ func (s Scheduler) Validate() error {
 
 // Schedule sets the lr of every group from the position in training.
 type Schedule struct {
-	Rules         []Scheduler
-	ItersPerEpoch int // converts epochs to iterations
-	MaxIters      int // the length of training in iterations (for End = 0)
+	Rules     []Scheduler
+	MaxIters  int // the length of training in iterations (End = 0 of an iteration rule)
+	MaxEpochs int // the length of training in epochs (End = 0 of an epoch rule)
+	// ItersPerEpoch converts epochs to iterations for rules with
+	// ConvertToIterBased.
+	ItersPerEpoch int
 }
 
-// Factor returns the lr multiplier at iteration iter (0-based, counted over
-// the whole run) for a group whose base lr is base (absolute eta_min floors
-// are relative to it).
-func (s Schedule) Factor(iter int, base float64) float64 {
+// Factor returns the lr multiplier for a group whose base lr is base
+// (absolute eta_min floors are relative to it) at iteration iter of epoch
+// epoch (both 0-based and counted over the whole run). By-epoch rules
+// change only at epoch boundaries, as mmengine's by-epoch schedulers do.
+func (s Schedule) Factor(iter, epoch int, base float64) float64 {
 	f := 1.0
 	for _, r := range s.Rules {
-		f *= s.ruleFactor(r, iter, base)
+		f *= s.ruleFactor(r, iter, epoch, base)
 	}
 	return f
 }
 
 // ruleFactor is one rule's multiplier of the base lr.
-func (s Schedule) ruleFactor(r Scheduler, iter int, base float64) float64 {
-	scale := 1.0
-	if r.ByEpoch {
-		scale = float64(max(1, s.ItersPerEpoch))
-	}
-	begin := r.Begin * scale
-	end := r.End * scale
-	if r.End == 0 {
+func (s Schedule) ruleFactor(r Scheduler, iter, epoch int, base float64) float64 {
+	t, end := float64(iter), r.End
+	if r.ByEpoch && r.ConvertToIterBased {
+		ipe := float64(max(s.ItersPerEpoch, 1))
+		r.Begin *= ipe
+		end *= ipe
+		r.TMax *= ipe
+		r.StepSize *= ipe
+		ms := make([]float64, len(r.Milestones))
+		for i, m := range r.Milestones {
+			ms[i] = m * ipe
+		}
+		r.Milestones = ms
+		if end == 0 {
+			end = float64(s.MaxIters)
+		}
+	} else if r.ByEpoch {
+		t = float64(epoch)
+		if end == 0 {
+			end = float64(s.MaxEpochs)
+		}
+	} else if end == 0 {
 		end = float64(s.MaxIters)
 	}
-	t := float64(iter)
-	if t < begin || t >= end {
+	if t < r.Begin || t >= end {
 		return 1
 	}
-	// Position inside the rule; by-epoch rules step once per epoch as
-	// mmengine's by-epoch schedulers do.
-	pos := t - begin
-	if r.ByEpoch {
-		pos = math.Floor(pos / scale)
-		end = math.Floor((end - begin) / scale)
-	} else {
-		end -= begin
-	}
+	pos := t - r.Begin
+	end -= r.Begin
 	switch r.Type {
 	case "LinearLR":
 		endFac := r.EndFac
@@ -102,11 +115,9 @@ func (s Schedule) ruleFactor(r Scheduler, iter int, base float64) float64 {
 	case "StepLR":
 		return math.Pow(gamma(r), math.Floor(pos/r.StepSize))
 	case "MultiStepLR":
-		ms := append([]float64(nil), r.Milestones...)
-		sort.Float64s(ms)
 		n := 0
-		for _, m := range ms {
-			if pos >= m-r.Begin {
+		for _, m := range r.Milestones {
+			if t >= m {
 				n++
 			}
 		}
@@ -142,9 +153,9 @@ func gamma(r Scheduler) float64 {
 	return r.Gamma
 }
 
-// Apply sets every group's LR for iteration iter.
-func (s Schedule) Apply(groups []*Group, iter int) {
+// Apply sets every group's LR for iteration iter of epoch epoch.
+func (s Schedule) Apply(groups []*Group, iter, epoch int) {
 	for _, g := range groups {
-		g.LR = g.BaseLR * s.Factor(iter, g.BaseLR)
+		g.LR = g.BaseLR * s.Factor(iter, epoch, g.BaseLR)
 	}
 }
