@@ -111,4 +111,6 @@ func NewConvTranspose2d(in, out int, kernel [2]int, rng *tensor.RNG, o Conv2dOpt
 }
 
 // Forward applies the transposed convolution to x (N×in×H×W).
-func (c *ConvTranspose2d) Forward(x *Var) *Var { return ConvTranspose2dOp(x, c.Weight, c.Bias, c.Options) }
+func (c *ConvTranspose2d) Forward(x *Var) *Var {
+	return ConvTranspose2dOp(x, c.Weight, c.Bias, c.Options)
+}
