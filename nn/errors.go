@@ -9,4 +9,6 @@ const (
 	errBroadcast     = "nn: shapes do not broadcast"
 	errDuplicateName = "nn: name registered twice"
 	errArg           = "nn: bad argument"
+	errAxis          = "nn: axis out of range"
+	errLabel         = "nn: target label out of range"
 )
