@@ -179,3 +179,6 @@ func (f *File) add(name string, d DType, shape []int, b []byte) {
 		f.Raw[name] = RawTensor{DType: d, Shape: slices.Clone(shape), Data: slices.Clone(b)}
 	}
 }
+
+// le is the byte order of every format this package reads and writes.
+var le = binary.LittleEndian

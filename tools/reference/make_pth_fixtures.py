@@ -17,7 +17,12 @@ Files written:
                         "meta": {...}, "optimizer": {...}}.
   sd_ref.safetensors   the state_dict's values as float32 (int64 kept I64).
   scripted.pt          a TorchScript archive, which readers must refuse.
+  params.pth           nn.Parameter values beside pickled foreign objects
+                       (argparse.Namespace, numpy scalars) that readers skip.
+  bad_*.pth            a list, a dict without tensors, and names that
+                       collide once "module." is removed: each an error.
 """
+import argparse
 import collections
 import json
 import os
@@ -111,7 +116,11 @@ def model():
     # buffer that is not a scalar.
     sd["view"] = w.t()[1:4]            # shape 3x2, stride (1, 5), offset 1
     sd["half"] = (torch.arange(6).reshape(2, 3) / 3).half()
+    sd["half_edge"] = torch.tensor([2.0 ** -24, -(2.0 ** -20), 65504.0,
+                                    float("inf"), -0.0]).half()
+    sd["bf16"] = (torch.arange(4) * 1.1).bfloat16()
     sd["double"] = torch.linspace(-1, 1, 4, dtype=torch.float64)
+    sd["mask"] = torch.tensor([True, False, True])
     sd["index"] = torch.tensor([3, 1, 4, 1, 5], dtype=torch.int64)
     sd["step"] = torch.arange(10)[::3]  # int64, stride 3
     return m, sd
@@ -134,9 +143,26 @@ def pth():
     }, os.path.join(OUT, "sd_wrapped.pth"))
     ref = {k: (v if v.dtype == torch.int64 else v.float())
            for k, v in sd.items()}
+    # st.py stores 0-d tensors as [1]: the true shapes go in the metadata.
     st.save(os.path.join(OUT, "sd_ref.safetensors"), ref,
-            {"order": ",".join(sd.keys())})
+            {"order": ",".join(sd.keys()),
+             "shapes": json.dumps({k: list(v.shape) for k, v in sd.items()})})
     torch.jit.script(m).save(os.path.join(OUT, "scripted.pt"))
+
+
+def odd():
+    w = torch.nn.Parameter(torch.arange(6.0).reshape(2, 3) / 4)
+    torch.save({
+        "args": argparse.Namespace(lr=0.1, arch="snn_mlp_t"),
+        "model": {"w": w, "b": torch.nn.Parameter(torch.tensor([-1.5]))},
+        "best_acc": np.float64(81.5),
+        "epoch": 299,
+    }, os.path.join(OUT, "params.pth"))
+    torch.save([torch.zeros(2)], os.path.join(OUT, "bad_list.pth"))
+    torch.save({"epoch": 1, "meta": {"a": 1}},
+               os.path.join(OUT, "bad_notensors.pth"))
+    torch.save({"module.w": torch.zeros(1), "w": torch.ones(1)},
+               os.path.join(OUT, "bad_dup.pth"))
 
 
 if __name__ == "__main__":
@@ -144,3 +170,4 @@ if __name__ == "__main__":
     basic()
     wide()
     pth()
+    odd()
