@@ -45,10 +45,9 @@ func BatchNormStats(n, c, hw int, x, mean, variance []float32) {
 		for ch := lo; ch < hi; ch++ {
 			var s, ss float64
 			for i := 0; i < n; i++ {
-				for _, v := range x[(i*c+ch)*hw : (i*c+ch+1)*hw] {
-					s += float64(v)
-					ss += float64(v) * float64(v)
-				}
+				a, b := moments(x[(i*c+ch)*hw : (i*c+ch+1)*hw])
+				s += a
+				ss += b
 			}
 			m := s / float64(n*hw)
 			mean[ch] = float32(m)
@@ -113,11 +112,9 @@ func BatchNormBackward(n, c, hw int, x, dy, mean, invstd, weight []float32, trai
 			var sdy, sdyx float64
 			for i := 0; i < n; i++ {
 				off := (i*c + ch) * hw
-				xs := x[off : off+hw]
-				for k, g := range dy[off : off+hw] {
-					sdy += float64(g)
-					sdyx += float64(g) * float64((xs[k]-mu)*is)
-				}
+				a, b := gradMoments(x[off:off+hw], dy[off:off+hw], mu, is)
+				sdy += a
+				sdyx += b
 			}
 			if dweight != nil {
 				dweight[ch] += float32(sdyx)
@@ -204,16 +201,13 @@ func GroupNormBackward(n, c, hw, groups int, x, dy, mean, invstd, weight []float
 			for ng := lo; ng < hi; ng++ {
 				mu, is := mean[ng], invstd[ng]
 				c0 := (ng % groups) * cg
-				var su, sux float64
+				var su, sux float64 // Σ dy·w and Σ dy·w·xhat over the group
 				for k := 0; k < cg; k++ {
 					w, _ := affineAt(weight, nil, c0+k)
 					off := ng*size + k*hw
-					xs := x[off : off+hw]
-					for j, g := range dy[off : off+hw] {
-						u := float64(g * w)
-						su += u
-						sux += u * float64((xs[j]-mu)*is)
-					}
+					a, b := gradMoments(x[off:off+hw], dy[off:off+hw], mu, is)
+					su += float64(w) * a
+					sux += float64(w) * b
 				}
 				a, b := is*float32(su/float64(size)), is*float32(sux/float64(size))
 				for k := 0; k < cg; k++ {
@@ -238,11 +232,9 @@ func GroupNormBackward(n, c, hw, groups int, x, dy, mean, invstd, weight []float
 				ng := i*groups + ch/cg
 				mu, is := mean[ng], invstd[ng]
 				off := (i*c + ch) * hw
-				xs := x[off : off+hw]
-				for j, g := range dy[off : off+hw] {
-					sdy += float64(g)
-					sdyx += float64(g) * float64((xs[j]-mu)*is)
-				}
+				a, b := gradMoments(x[off:off+hw], dy[off:off+hw], mu, is)
+				sdy += a
+				sdyx += b
 			}
 			if dweight != nil {
 				dweight[ch] += float32(sdyx)
@@ -275,17 +267,25 @@ func LayerNormForward(rows, d int, x, weight, bias []float32, eps float32, mean,
 			xs, ys := x[r*d:(r+1)*d], y[r*d:(r+1)*d]
 			mu, is := rowStats(xs, eps)
 			mean[r], invstd[r] = mu, is
-			for i, v := range xs {
-				xh := (v - mu) * is
-				switch {
-				case weight != nil && bias != nil:
-					ys[i] = xh*weight[i] + bias[i]
-				case weight != nil:
-					ys[i] = xh * weight[i]
-				case bias != nil:
-					ys[i] = xh + bias[i]
-				default:
-					ys[i] = xh
+			switch {
+			case weight != nil && bias != nil:
+				w, b := weight[:d], bias[:d]
+				for i, v := range xs {
+					ys[i] = (v-mu)*is*w[i] + b[i]
+				}
+			case weight != nil:
+				w := weight[:d]
+				for i, v := range xs {
+					ys[i] = (v - mu) * is * w[i]
+				}
+			case bias != nil:
+				b := bias[:d]
+				for i, v := range xs {
+					ys[i] = (v-mu)*is + b[i]
+				}
+			default:
+				for i, v := range xs {
+					ys[i] = (v - mu) * is
 				}
 			}
 		}
@@ -315,17 +315,22 @@ func LayerNormBackward(rows, d int, x, dy, mean, invstd, weight []float32, dx, d
 			for r := lo; r < hi; r++ {
 				mu, is := mean[r], invstd[r]
 				xs, gs, ds := x[r*d:(r+1)*d], dy[r*d:(r+1)*d], dx[r*d:(r+1)*d]
-				var su, sux float64
-				for i, g := range gs {
-					w, _ := affineAt(weight, nil, i)
-					u := float64(g * w)
-					su += u
-					sux += u * float64((xs[i]-mu)*is)
+				var su, sux float64 // Σ dy·w and Σ dy·w·xhat over the row
+				if weight != nil {
+					su, sux = gradMomentsWeighted(xs, gs, weight[:d], mu, is)
+				} else {
+					su, sux = gradMoments(xs, gs, mu, is)
 				}
 				a, b := is*float32(su/float64(d)), is*float32(sux/float64(d))
-				for i, g := range gs {
-					w, _ := affineAt(weight, nil, i)
-					ds[i] += is*g*w - a - b*(xs[i]-mu)*is
+				if weight != nil {
+					w := weight[:d]
+					for i, g := range gs {
+						ds[i] += is*g*w[i] - a - b*(xs[i]-mu)*is
+					}
+				} else {
+					for i, g := range gs {
+						ds[i] += is*g - a - b*(xs[i]-mu)*is
+					}
 				}
 			}
 		})
@@ -359,13 +364,68 @@ func LayerNormBackward(rows, d int, x, dy, mean, invstd, weight []float32, dx, d
 // rowStats returns the mean and 1/sqrt(biased variance + eps) of xs, which
 // must not be empty.
 func rowStats(xs []float32, eps float32) (mean, invstd float32) {
-	var s, ss float64
-	for _, v := range xs {
-		s += float64(v)
-		ss += float64(v) * float64(v)
-	}
+	s, ss := moments(xs)
 	m := s / float64(len(xs))
 	return float32(m), invStd(max(ss/float64(len(xs))-m*m, 0), eps)
+}
+
+// moments returns Σx and Σx² over xs in float64. Four interleaved lanes
+// hide the latency of the additions; the order is fixed, so the result is
+// deterministic.
+func moments(xs []float32) (sum, sumSq float64) {
+	var s0, s1, s2, s3, q0, q1, q2, q3 float64
+	i := 0
+	for ; i+4 <= len(xs); i += 4 {
+		a, b, c, d := float64(xs[i]), float64(xs[i+1]), float64(xs[i+2]), float64(xs[i+3])
+		s0, s1, s2, s3 = s0+a, s1+b, s2+c, s3+d
+		q0, q1, q2, q3 = q0+a*a, q1+b*b, q2+c*c, q3+d*d
+	}
+	for ; i < len(xs); i++ {
+		a := float64(xs[i])
+		s0, q0 = s0+a, q0+a*a
+	}
+	return (s0 + s1) + (s2 + s3), (q0 + q1) + (q2 + q3)
+}
+
+// gradMoments returns Σg and Σg·xhat with xhat = (x-mean)·invstd, over
+// equally long xs and gs, in float64 with four interleaved lanes.
+func gradMoments(xs, gs []float32, mean, invstd float32) (sumG, sumGX float64) {
+	gs = gs[:len(xs)]
+	var s0, s1, s2, s3, q0, q1, q2, q3 float64
+	i := 0
+	for ; i+4 <= len(xs); i += 4 {
+		a, b, c, d := float64(gs[i]), float64(gs[i+1]), float64(gs[i+2]), float64(gs[i+3])
+		s0, s1, s2, s3 = s0+a, s1+b, s2+c, s3+d
+		q0 += a * float64((xs[i]-mean)*invstd)
+		q1 += b * float64((xs[i+1]-mean)*invstd)
+		q2 += c * float64((xs[i+2]-mean)*invstd)
+		q3 += d * float64((xs[i+3]-mean)*invstd)
+	}
+	for ; i < len(xs); i++ {
+		a := float64(gs[i])
+		s0 += a
+		q0 += a * float64((xs[i]-mean)*invstd)
+	}
+	return (s0 + s1) + (s2 + s3), (q0 + q1) + (q2 + q3)
+}
+
+// gradMomentsWeighted is gradMoments of g·w (elementwise weights ws).
+func gradMomentsWeighted(xs, gs, ws []float32, mean, invstd float32) (sumG, sumGX float64) {
+	gs, ws = gs[:len(xs)], ws[:len(xs)]
+	var s0, s1, q0, q1 float64
+	i := 0
+	for ; i+2 <= len(xs); i += 2 {
+		a, b := float64(gs[i]*ws[i]), float64(gs[i+1]*ws[i+1])
+		s0, s1 = s0+a, s1+b
+		q0 += a * float64((xs[i]-mean)*invstd)
+		q1 += b * float64((xs[i+1]-mean)*invstd)
+	}
+	for ; i < len(xs); i++ {
+		a := float64(gs[i] * ws[i])
+		s0 += a
+		q0 += a * float64((xs[i]-mean)*invstd)
+	}
+	return s0 + s1, q0 + q1
 }
 
 // affineAt returns weight[i] and bias[i], with 1 and 0 for nil slices.
