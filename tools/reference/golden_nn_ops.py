@@ -208,9 +208,11 @@ def loss_ops():
         case(s, f"BCEWithLogits/{red}",
              lambda a, b, r=red: F.binary_cross_entropy_with_logits(a, b, reduction=r), [x, t])
     case(s, "BCEWithLogits/weight/pos_weight/mean",
-         lambda a, b: F.binary_cross_entropy_with_logits(a, b, weight=bw, pos_weight=pw), [x, t])
+         lambda a, b, ww, pp: F.binary_cross_entropy_with_logits(a, b, weight=ww, pos_weight=pp),
+         [x, t], [bw, pw])
     case(s, "BCEWithLogits/pos_weight/sum",
-         lambda a, b: F.binary_cross_entropy_with_logits(a, b, pos_weight=pw, reduction="sum"), [x, t])
+         lambda a, b, pp: F.binary_cross_entropy_with_logits(a, b, pos_weight=pp, reduction="sum"),
+         [x, t], [pw])
 
     y = rand(3, 4, scale=2)
     yt = rand(3, 4, scale=2)
