@@ -21,7 +21,7 @@ type ConvOptions struct {
 	// OutputPadding adds rows and columns at the bottom and right of a
 	// transposed convolution's output to pick one of the input sizes a
 	// strided convolution maps to the same output; default 0. It must be
-	// smaller than the stride or the dilation. Conv2dOp ignores it.
+	// smaller than the stride or the dilation. Conv2dOp panics if it is set.
 	OutputPadding [2]int
 	// Groups splits the channels into independent groups; default 1.
 	// Groups equal to the input channels (and a multiplier of output
@@ -132,6 +132,9 @@ func convParams(op string, xs, ws []int, bias *Var, o ConvOptions, transposed bo
 	}
 	if !o.valid() {
 		fail("stride, dilation and groups must be >= 1, padding >= 0")
+	}
+	if !transposed && o.OutputPadding != [2]int{} {
+		fail("output padding applies to transposed convolutions only")
 	}
 	g := o.Groups
 	p := tensor.ConvParams{N: xs[0], KH: ws[2], KW: ws[3],

@@ -23,8 +23,12 @@ type Conv2dOptions struct {
 	NoBias bool
 }
 
-func (o Conv2dOptions) op() ConvOptions {
-	return ConvOptions{Stride: o.Stride, Padding: o.Padding, Dilation: o.Dilation, OutputPadding: o.OutputPadding, Groups: o.Groups}.withDefaults()
+func (o Conv2dOptions) op(transposed bool) ConvOptions {
+	c := ConvOptions{Stride: o.Stride, Padding: o.Padding, Dilation: o.Dilation, Groups: o.Groups}
+	if transposed {
+		c.OutputPadding = o.OutputPadding
+	}
+	return c.withDefaults()
 }
 
 func checkConvLayer(name string, in, out int, kernel [2]int, o ConvOptions) {
@@ -53,7 +57,10 @@ type Conv2d struct {
 // (height, width), initialised as PyTorch's reset_parameters does
 // (InitTorchDefault) from rng.
 func NewConv2d(in, out int, kernel [2]int, rng *tensor.RNG, o Conv2dOptions) *Conv2d {
-	op := o.op()
+	if o.OutputPadding != [2]int{} {
+		panic(fmt.Sprintf("%s: NewConv2d with output padding %v: it applies to ConvTranspose2d only", errArg, o.OutputPadding))
+	}
+	op := o.op(false)
 	checkConvLayer("NewConv2d", in, out, kernel, op)
 	c := &Conv2d{Options: op}
 	w := tensor.New(out, in/op.Groups, kernel[0], kernel[1])
@@ -88,7 +95,7 @@ type ConvTranspose2d struct {
 // reset_parameters does (InitTorchDefault, whose fan-in for this layout is
 // out/groups·kh·kw) from rng.
 func NewConvTranspose2d(in, out int, kernel [2]int, rng *tensor.RNG, o Conv2dOptions) *ConvTranspose2d {
-	op := o.op()
+	op := o.op(true)
 	checkConvLayer("NewConvTranspose2d", in, out, kernel, op)
 	for i := range op.OutputPadding {
 		if op.OutputPadding[i] >= op.Stride[i] && op.OutputPadding[i] >= op.Dilation[i] {

@@ -2,6 +2,7 @@ package nn_test
 
 import (
 	"math"
+	"runtime"
 	"testing"
 
 	"github.com/densepred/dp/nn"
@@ -74,5 +75,46 @@ func TestConvTranspose2dLayer(t *testing.T) {
 	y := c.Forward(nn.Constant(randT(6, 1, 4, 5, 3)))
 	if !tensor.SameShape(y.Shape(), []int{1, 6, 10, 6}) {
 		t.Errorf("ConvTranspose2d(4, 6, 2, stride=2) output %v, want [1 6 10 6]", y.Shape())
+	}
+}
+
+// TestLayersTrainingStepReusesBuffers runs a small network of the layer
+// operations through repeated training steps and checks that, once warm, a
+// step allocates only bookkeeping (tape nodes, closures, Var headers, kernel
+// index tables), not activation or gradient buffers: a small fraction of
+// what the first step allocates.
+func TestLayersTrainingStepReusesBuffers(t *testing.T) {
+	rng := tensor.NewRNG(7)
+	conv := nn.NewConv2d(3, 8, [2]int{3, 3}, rng, nn.Conv2dOptions{Padding: [2]int{1, 1}})
+	bn := nn.NewBatchNorm2d(8, nn.BatchNorm2dOptions{})
+	gn := nn.NewGroupNorm(2, 8, nn.GroupNormOptions{})
+	up := nn.NewConvTranspose2d(8, 4, [2]int{2, 2}, rng, nn.Conv2dOptions{Stride: [2]int{2, 2}})
+	ln := nn.NewLayerNorm([]int{16}, nn.LayerNormOptions{})
+	nn.SetTraining(bn, true)
+	x := randT(8, 2, 3, 16, 16)
+	pool := tensor.NewPool()
+	step := func() {
+		tp := nn.NewTape(pool, nil)
+		h := bn.Forward(conv.Forward(tp.Input(x)))
+		h = nn.MaxPool2d(h, nn.PoolOptions{Kernel: [2]int{2, 2}})
+		h = gn.Forward(nn.AvgPool2d(h, nn.PoolOptions{Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Padding: [2]int{1, 1}}))
+		h = nn.Interpolate(up.Forward(h), nn.InterpolateOptions{Size: [2]int{16, 16}, Mode: nn.Bilinear})
+		h = ln.Forward(nn.AdaptiveAvgPool2d(h, 16, 16))
+		tp.BackwardFrom(h, tensor.Full(1, h.Shape()...))
+		tp.Release()
+	}
+	bytesOf := func() uint64 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		step()
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	cold := bytesOf() // fills the pool with every activation and gradient buffer
+	warm := bytesOf()
+	allocs := testing.AllocsPerRun(5, step)
+	t.Logf("cold step %d bytes; warm step %d bytes in %v allocations", cold, warm, allocs)
+	if warm > cold/3 { // slack for the conv kernels' sync.Pool scratch, which a GC may drop
+		t.Errorf("a warm step allocates %d bytes, a cold one %d: buffers are not reused", warm, cold)
 	}
 }
