@@ -172,7 +172,7 @@ func convParams(op string, xs, ws []int, bias *Var, o ConvOptions, transposed bo
 	if p.K%g != 0 || p.C%g != 0 {
 		fail("groups must divide input and output channels")
 	}
-	if p.KH < 1 || p.KW < 1 || p.OutH() < 1 || p.OutW() < 1 {
+	if p.KH < 1 || p.KW < 1 || p.H+2*p.PadH < p.DilationH*(p.KH-1)+1 || p.W+2*p.PadW < p.DilationW*(p.KW-1)+1 {
 		fail("kernel larger than the padded input")
 	}
 	if transposed && (p.OutH() != xs[2] || p.OutW() != xs[3]) {

@@ -1,6 +1,7 @@
 package nn_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/densepred/dp/nn"
@@ -77,5 +78,45 @@ func TestConvTransposeIsAdjoint(t *testing.T) {
 	}
 	if d := lhs - rhs; d > 1e-4 || d < -1e-4 {
 		t.Errorf("<conv(y), x> = %.6g, <y, convT(x)> = %.6g", lhs, rhs)
+	}
+}
+
+func TestLayerOpPanics(t *testing.T) {
+	x := nn.Constant(tensor.New(1, 4, 5, 5))
+	cases := []struct {
+		name string
+		f    func()
+		want string // a fragment the message must contain
+	}{
+		{"Conv2d/groups", func() { nn.Conv2dOp(x, nn.Constant(tensor.New(6, 2, 3, 3)), nil, nn.ConvOptions{Groups: 3}) }, "weight has 2 input channels per group, want 4 channels / 3 groups"},
+		{"Conv2d/bias", func() {
+			nn.Conv2dOp(x, nn.Constant(tensor.New(6, 4, 3, 3)), nn.Constant(tensor.New(5)), nn.ConvOptions{})
+		}, "bias must have shape [6]"},
+		{"Conv2d/kernel", func() { nn.Conv2dOp(x, nn.Constant(tensor.New(6, 4, 7, 7)), nil, nn.ConvOptions{}) }, "kernel larger than the padded input"},
+		// (5 - 6)/2 truncates to 0: the size formula alone would give one output row.
+		{"Conv2d/kernel/stride=2", func() {
+			nn.Conv2dOp(x, nn.Constant(tensor.New(6, 4, 6, 6)), nil, nn.ConvOptions{Stride: [2]int{2, 2}})
+		}, "kernel larger than the padded input"},
+		{"ConvTranspose2d/output_padding", func() {
+			nn.ConvTranspose2dOp(x, nn.Constant(tensor.New(4, 2, 3, 3)), nil, nn.ConvOptions{OutputPadding: [2]int{1, 1}})
+		}, "output padding must be smaller"},
+		{"MaxPool2d/padding", func() { nn.MaxPool2d(x, nn.PoolOptions{Kernel: [2]int{2, 2}, Padding: [2]int{2, 2}}) }, "padding at most half the kernel"},
+		{"GroupNorm/groups", func() { nn.GroupNormOp(x, nil, nil, 3, 1e-5) }, "groups must divide the channels"},
+		{"Interpolate/size_and_scale", func() {
+			nn.Interpolate(x, nn.InterpolateOptions{Size: [2]int{2, 2}, ScaleFactor: [2]float64{2, 2}})
+		}, "exactly one of Size"},
+		{"NewConv2d/groups", func() { nn.NewConv2d(4, 6, [2]int{3, 3}, tensor.NewRNG(1), nn.Conv2dOptions{Groups: 4}) }, "groups must divide both channel counts"},
+		{"NewGroupNorm", func() { nn.NewGroupNorm(4, 6, nn.GroupNormOptions{}) }, "4 groups for 6 channels"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			defer func() {
+				r, _ := recover().(string)
+				if !strings.Contains(r, c.want) {
+					t.Errorf("panic %q, want one containing %q", r, c.want)
+				}
+			}()
+			c.f()
+		})
 	}
 }
