@@ -104,36 +104,69 @@ func Softmax(x *Var, axis int) *Var { return softmax("Softmax", x, axis, false) 
 //	dx_i = dy_i - softmax(x)_i · Σ_j dy_j
 func LogSoftmax(x *Var, axis int) *Var { return softmax("LogSoftmax", x, axis, true) }
 
+// softmaxChunk is the number of positions along the inner axes handled
+// together when the softmax axis is not the last: each pass then reads a
+// contiguous run of one row instead of striding across rows.
+const softmaxChunk = 256
+
 func softmax(op string, x *Var, axis int, logOut bool) *Var {
 	shape := x.Shape()
 	ax := normAxis(op, axis, shape)
 	n := shape[ax]
 	inner := tensor.Numel(shape[ax+1:])
-	lines := tensor.Numel(shape[:ax]) * inner
+	outer := tensor.Numel(shape[:ax])
 	out := Output(shape, x)
 	xd, od := x.Data(), out.Data()
-	// Line l covers elements base(l) + k·inner for k < n.
-	base := func(l int) int { return (l/inner)*n*inner + l%inner }
-	grain := max(1, elemGrain/max(n, 1))
-	tensor.Parallel(lines, grain, func(lo, hi int) {
-		for l := lo; l < hi; l++ {
-			b := base(l)
-			m := math.Inf(-1)
-			for k := 0; k < n; k++ {
-				m = max(m, float64(xd[b+k*inner]))
+	// Unit u covers the lines at inner offsets j0 ≤ j < j1 of outer index
+	// u/chunks; element k of line j is at base + k·inner + j.
+	chunks := (inner + softmaxChunk - 1) / softmaxChunk
+	unit := func(u int) (base, j0, j1 int) {
+		j0 = (u % chunks) * softmaxChunk
+		return (u / chunks) * n * inner, j0, min(inner, j0+softmaxChunk)
+	}
+	row := func(d []float32, base, k, j0, j1 int) []float32 {
+		return d[base+k*inner+j0 : base+k*inner+j1]
+	}
+	grain := max(1, elemGrain/max(1, n*min(inner, softmaxChunk)))
+	tensor.Parallel(outer*chunks, grain, func(lo, hi int) {
+		var mx, se [softmaxChunk]float64
+		for u := lo; u < hi; u++ {
+			base, j0, j1 := unit(u)
+			for j := range j1 - j0 {
+				mx[j], se[j] = math.Inf(-1), 0
 			}
-			s := 0.0
 			for k := 0; k < n; k++ {
-				s += math.Exp(float64(xd[b+k*inner]) - m)
+				for j, v := range row(xd, base, k, j0, j1) {
+					mx[j] = max(mx[j], float64(v))
+				}
+			}
+			for k := 0; k < n; k++ {
+				o := row(od, base, k, j0, j1)
+				for j, v := range row(xd, base, k, j0, j1) {
+					e := math.Exp(float64(v) - mx[j])
+					se[j] += e
+					o[j] = float32(e)
+				}
 			}
 			if logOut {
-				lse := m + math.Log(s)
-				for k := 0; k < n; k++ {
-					od[b+k*inner] = float32(float64(xd[b+k*inner]) - lse)
+				for j := range j1 - j0 {
+					mx[j] += math.Log(se[j]) // now log Σ exp(x)
 				}
-			} else {
 				for k := 0; k < n; k++ {
-					od[b+k*inner] = float32(math.Exp(float64(xd[b+k*inner])-m) / s)
+					o := row(od, base, k, j0, j1)
+					for j, v := range row(xd, base, k, j0, j1) {
+						o[j] = float32(float64(v) - mx[j])
+					}
+				}
+				continue
+			}
+			for j := range j1 - j0 {
+				se[j] = 1 / se[j]
+			}
+			for k := 0; k < n; k++ {
+				o := row(od, base, k, j0, j1)
+				for j, e := range o {
+					o[j] = float32(float64(e) * se[j])
 				}
 			}
 		}
@@ -144,27 +177,33 @@ func softmax(op string, x *Var, axis int, logOut bool) *Var {
 			return
 		}
 		gd, god := g.Data(), out.Grad.Data()
-		tensor.Parallel(lines, grain, func(lo, hi int) {
-			for l := lo; l < hi; l++ {
-				b := base(l)
-				s := 0.0
-				if logOut {
-					for k := 0; k < n; k++ {
-						s += float64(god[b+k*inner])
+		tensor.Parallel(outer*chunks, grain, func(lo, hi int) {
+			var dot [softmaxChunk]float64
+			for u := lo; u < hi; u++ {
+				base, j0, j1 := unit(u)
+				for j := range j1 - j0 {
+					dot[j] = 0
+				}
+				// Softmax: Σ_k dy_k·y_k; LogSoftmax: Σ_k dy_k.
+				for k := 0; k < n; k++ {
+					y := row(od, base, k, j0, j1)
+					for j, v := range row(god, base, k, j0, j1) {
+						if logOut {
+							dot[j] += float64(v)
+						} else {
+							dot[j] += float64(v) * float64(y[j])
+						}
 					}
-					for k := 0; k < n; k++ {
-						i := b + k*inner
-						gd[i] += float32(float64(god[i]) - math.Exp(float64(od[i]))*s)
-					}
-					continue
 				}
 				for k := 0; k < n; k++ {
-					i := b + k*inner
-					s += float64(god[i]) * float64(od[i])
-				}
-				for k := 0; k < n; k++ {
-					i := b + k*inner
-					gd[i] += float32(float64(od[i]) * (float64(god[i]) - s))
+					y, gx := row(od, base, k, j0, j1), row(gd, base, k, j0, j1)
+					for j, v := range row(god, base, k, j0, j1) {
+						if logOut {
+							gx[j] += float32(float64(v) - math.Exp(float64(y[j]))*dot[j])
+						} else {
+							gx[j] += float32(float64(y[j]) * (float64(v) - dot[j]))
+						}
+					}
 				}
 			}
 		})

@@ -100,12 +100,16 @@ func TestActivationParallel(t *testing.T) {
 			t.Fatalf("GELU element %d = %v, want %v", i, gelu[i], want)
 		}
 		if col := i % 40000; i < 40000 {
+			var e [3]float64
 			s := 0.0
-			for r := 0; r < 3; r++ {
-				s += float64(sm[r*40000+col])
+			for r := range e {
+				e[r] = math.Exp(float64(x.Data()[r*40000+col]))
+				s += e[r]
 			}
-			if math.Abs(s-1) > 1e-6 {
-				t.Fatalf("softmax column %d sums to %v", col, s)
+			for r := range e {
+				if got := float64(sm[r*40000+col]); math.Abs(got-e[r]/s) > 1e-6 {
+					t.Fatalf("softmax[%d, %d] = %v, want %v", r, col, got, e[r]/s)
+				}
 			}
 		}
 	}

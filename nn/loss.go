@@ -87,10 +87,12 @@ func CrossEntropy[L Label](logits *Var, target []L, opt CrossEntropyOptions) *Va
 	}, opt)
 }
 
-// ceBlock is the number of positions whose loss is summed serially before
-// the partial sums are added in order; fixed so that the result does not
-// depend on the number of threads.
-const ceBlock = 1024
+// ceChunk is the number of spatial positions of one sample processed
+// together: the class axis is strided by the spatial size, so each pass reads
+// one class for a run of positions (contiguous) instead of every class for
+// one position. The chunks also fix the order of the partial sums, so the
+// result does not depend on the number of threads.
+const ceChunk = 256
 
 func crossEntropy(logits *Var, nt int, label func(i int) int, opt CrossEntropyOptions) *Var {
 	shape := logits.Shape()
@@ -141,54 +143,79 @@ func crossEntropy(logits *Var, nt int, label func(i int) int, opt CrossEntropyOp
 	}
 	xd := logits.Data()
 	lse := tp.NewTensorDirty(m).Data() // log Σ_c exp(z_c) per position
-	// Position i's class scores are xd[base(i) + k·s] for k < c.
-	base := func(i int) int { return (i/s)*c*s + i%s }
-	loss := func(i int) float64 {
-		b := base(i)
-		mx := math.Inf(-1)
+	// Unit u covers positions j0 ≤ j < j1 of sample u/chunks, whose class-k
+	// scores are xd[base + k·s + j].
+	chunks := (s + ceChunk - 1) / ceChunk
+	units := n * chunks
+	unit := func(u int) (base, i0, j0, j1 int) {
+		sample := u / chunks
+		j0 = (u % chunks) * ceChunk
+		return sample * c * s, sample*s + j0, j0, min(s, j0+ceChunk)
+	}
+	grain := max(1, elemGrain/max(1, c*min(s, ceChunk)))
+	// lossUnit computes the losses of unit u's positions into l (length
+	// j1-j0) and returns the sum of w[y] over those not ignored.
+	lossUnit := func(u int, l []float64) float64 {
+		base, i0, j0, j1 := unit(u)
+		cs := j1 - j0
+		var mx, se, wx [ceChunk]float64
+		for j := range cs {
+			mx[j] = math.Inf(-1)
+		}
 		for k := 0; k < c; k++ {
-			mx = max(mx, float64(xd[b+k*s]))
-		}
-		se := 0.0
-		for k := 0; k < c; k++ {
-			se += math.Exp(float64(xd[b+k*s]) - mx)
-		}
-		l := mx + math.Log(se)
-		lse[i] = float32(l)
-		if labels[i] < 0 {
-			return 0
-		}
-		y := int(labels[i])
-		v := (1 - eps) * w(y) * (l - float64(xd[b+y*s]))
-		if eps > 0 {
-			sm := 0.0
-			for k := 0; k < c; k++ {
-				sm += w(k) * (l - float64(xd[b+k*s]))
+			for j, v := range xd[base+k*s+j0 : base+k*s+j1] {
+				mx[j] = max(mx[j], float64(v))
 			}
-			v += eps / float64(c) * sm
 		}
-		return v
+		for k := 0; k < c; k++ {
+			wk := w(k)
+			for j, v := range xd[base+k*s+j0 : base+k*s+j1] {
+				se[j] += math.Exp(float64(v) - mx[j])
+				wx[j] += wk * float64(v)
+			}
+		}
+		wy := 0.0
+		for j := range cs {
+			lj := mx[j] + math.Log(se[j])
+			lse[i0+j] = float32(lj)
+			l[j] = 0
+			if labels[i0+j] < 0 {
+				continue
+			}
+			y := int(labels[i0+j])
+			wy += w(y)
+			// -log p[y] = lse - z_y;  Σ_k w_k (lse - z_k) = lse·Σw - Σ_k w_k z_k
+			l[j] = (1 - eps) * w(y) * (lj - float64(xd[base+y*s+j0+j]))
+			if eps > 0 {
+				l[j] += eps / float64(c) * (lj*wsum - wx[j])
+			}
+		}
+		return wy
 	}
 	var out *Var
 	denom := 1.0
 	if opt.Reduction == ReductionNone {
 		out = Output(append([]int{n}, shape[2:]...), logits)
 		od := out.Data()
-		tensor.Parallel(m, ceBlock, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				od[i] = float32(loss(i))
+		tensor.Parallel(units, grain, func(lo, hi int) {
+			var l [ceChunk]float64
+			for u := lo; u < hi; u++ {
+				_, i0, j0, j1 := unit(u)
+				lossUnit(u, l[:j1-j0])
+				for j, v := range l[:j1-j0] {
+					od[i0+j] = float32(v)
+				}
 			}
 		})
 	} else {
-		blocks := (m + ceBlock - 1) / ceBlock
-		part := make([][2]float64, blocks) // per block: Σ l_i, Σ w[y_i]
-		tensor.Parallel(blocks, 1, func(lo, hi int) {
-			for b := lo; b < hi; b++ {
-				for i := b * ceBlock; i < min(m, (b+1)*ceBlock); i++ {
-					part[b][0] += loss(i)
-					if labels[i] >= 0 {
-						part[b][1] += w(int(labels[i]))
-					}
+		part := make([][2]float64, units) // per unit: Σ l_i, Σ w[y_i]
+		tensor.Parallel(units, grain, func(lo, hi int) {
+			var l [ceChunk]float64
+			for u := lo; u < hi; u++ {
+				_, _, j0, j1 := unit(u)
+				part[u][1] = lossUnit(u, l[:j1-j0])
+				for _, v := range l[:j1-j0] {
+					part[u][0] += v
 				}
 			}
 		})
@@ -210,30 +237,39 @@ func crossEntropy(logits *Var, nt int, label func(i int) int, opt CrossEntropyOp
 			return
 		}
 		gd, god := g.Data(), out.Grad.Data()
-		tensor.Parallel(m, ceBlock, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				if labels[i] < 0 {
-					continue
-				}
-				var gi float64
-				if opt.Reduction == ReductionNone {
-					gi = float64(god[i])
-				} else {
-					gi = float64(god[0]) / denom
-				}
-				y := int(labels[i])
-				a := (1 - eps) * w(y) * gi
-				b := eps / float64(c) * gi
-				l := float64(lse[i])
-				bi := base(i)
-				for k := 0; k < c; k++ {
-					j := bi + k*s
-					p := math.Exp(float64(xd[j]) - l)
-					d := a*p + b*(p*wsum-w(k))
-					if k == y {
-						d -= a
+		tensor.Parallel(units, grain, func(lo, hi int) {
+			var a, b [ceChunk]float64
+			var ys [ceChunk]int
+			for u := lo; u < hi; u++ {
+				base, i0, j0, j1 := unit(u)
+				for j := range j1 - j0 {
+					ys[j], a[j], b[j] = -1, 0, 0
+					if labels[i0+j] < 0 {
+						continue
 					}
-					gd[j] += float32(d)
+					gi := float64(god[0]) / denom
+					if opt.Reduction == ReductionNone {
+						gi = float64(god[i0+j])
+					}
+					ys[j] = int(labels[i0+j])
+					a[j] = (1 - eps) * w(ys[j]) * gi
+					b[j] = eps / float64(c) * gi
+				}
+				// ∂l/∂z_k = a·(p_k - [k = y]) + b·(p_k·Σw - w_k)
+				for k := 0; k < c; k++ {
+					wk := w(k)
+					grow := gd[base+k*s+j0 : base+k*s+j1]
+					for j, v := range xd[base+k*s+j0 : base+k*s+j1] {
+						if ys[j] < 0 {
+							continue
+						}
+						p := math.Exp(float64(v) - float64(lse[i0+j]))
+						d := a[j]*p + b[j]*(p*wsum-wk)
+						if k == ys[j] {
+							d -= a[j]
+						}
+						grow[j] += float32(d)
+					}
 				}
 			}
 		})

@@ -286,6 +286,39 @@ func TestBoxLossGrad(t *testing.T) {
 	}
 }
 
+// TestCrossEntropyLayouts checks that the spatial layout [N, C, S] (the
+// class axis strided, positions in chunks) and the row layout [N·S, C] give
+// the same losses and gradients, over more positions than one chunk holds.
+func TestCrossEntropyLayouts(t *testing.T) {
+	const s, c = 600, 5
+	x := randT(8, 1, c, s)
+	labels := make([]int, s)
+	for i := range labels {
+		labels[i] = (i * 7) % (c + 1)
+		if labels[i] == c {
+			labels[i] = -100
+		}
+	}
+	for _, red := range []nn.Reduction{nn.ReductionMean, nn.ReductionNone} {
+		opt := nn.CrossEntropyOptions{Weight: []float32{1, 2, 0.5, 1, 3}, LabelSmoothing: 0.1, Reduction: red}
+		run := func(rows bool) (loss, grad *tensor.Tensor) {
+			tp := nn.NewTape(nil, nil)
+			leaf := tp.Leaf(x.Clone())
+			in := leaf
+			if rows {
+				in = nn.Reshape(nn.Permute(leaf, 0, 2, 1), s, c)
+			}
+			l := nn.CrossEntropy(in, labels, opt)
+			tp.BackwardFrom(l, tensor.Full(1, l.Shape()...))
+			return l.Value.Reshape(-1), leaf.Grad
+		}
+		l1, g1 := run(false)
+		l2, g2 := run(true)
+		nntest.AssertClose(t, red.String()+" loss", l1, l2, 1e-6)
+		nntest.AssertClose(t, red.String()+" gradient", g1, g2, 1e-6)
+	}
+}
+
 func TestLossPanics(t *testing.T) {
 	x := nn.Constant(tensor.New(2, 3))
 	expectPanic(t, "nn: shape mismatch: CrossEntropy logits [2 3] with 3 labels, want 2", func() { nn.CrossEntropy(x, []int{0, 1, 2}, nn.CrossEntropyOptions{}) })
@@ -299,4 +332,38 @@ func TestLossPanics(t *testing.T) {
 	})
 	expectPanic(t, "IoULoss pred [2 3] and target [2 3], want [N, 4] each", func() { nn.IoULoss(x, x, nn.IoULossLog, 1e-6, nn.ReductionMean) })
 	expectPanic(t, "reduction Reduction(7)", func() { nn.L1Loss(x, x, nn.Reduction(7)) })
+}
+
+// BenchmarkCrossEntropySeg times forward and backward of a segmentation
+// loss the size of an ADE20K decode head's output at 1/4 of 512×512.
+func BenchmarkCrossEntropySeg(b *testing.B) {
+	logits := randT(1, 2, 150, 128, 128)
+	labels := make([]uint8, 2*128*128)
+	rng := tensor.NewRNG(2)
+	for i := range labels {
+		labels[i] = uint8(rng.Intn(151))
+		if labels[i] == 150 {
+			labels[i] = 255
+		}
+	}
+	ignore := 255
+	pool := tensor.NewPool()
+	for b.Loop() {
+		tp := nn.NewTape(pool, nil)
+		x := tp.Leaf(logits)
+		tp.Backward(nn.CrossEntropy(x, labels, nn.CrossEntropyOptions{IgnoreIndex: &ignore}))
+		tp.Release()
+	}
+}
+
+// BenchmarkSoftmaxChannels times Softmax over the channel axis of an NCHW map.
+func BenchmarkSoftmaxChannels(b *testing.B) {
+	x := randT(1, 2, 150, 128, 128)
+	pool := tensor.NewPool()
+	for b.Loop() {
+		tp := nn.NewTape(pool, nil)
+		y := nn.Softmax(tp.Leaf(x), 1)
+		tp.BackwardFrom(y, y.Value)
+		tp.Release()
+	}
 }

@@ -76,6 +76,10 @@ func Permute(x *Var, perm ...int) *Var {
 	xd, od := x.Data(), out.Data()
 	src, dst := layout{0, ost}, layout{0, contiguousStrides(oshape)}
 	walkStrided(oshape, src, dst, func(ia, ib, n, sa, sb int) {
+		if sa == 1 && sb == 1 {
+			copy(od[ib:ib+n], xd[ia:ia+n])
+			return
+		}
 		for i := 0; i < n; i++ {
 			od[ib+i*sb] = xd[ia+i*sa]
 		}
@@ -84,6 +88,10 @@ func Permute(x *Var, perm ...int) *Var {
 		if g := GradOf(x); g != nil {
 			gd, god := g.Data(), out.Grad.Data()
 			walkStrided(oshape, src, dst, func(ia, ib, n, sa, sb int) {
+				if sa == 1 && sb == 1 {
+					addInto(gd[ia:ia+n], god[ib:ib+n])
+					return
+				}
 				for i := 0; i < n; i++ {
 					gd[ia+i*sa] += god[ib+i*sb]
 				}
@@ -138,6 +146,10 @@ func Slice(x *Var, axis, start, stop, step int) *Var {
 	out := Output(oshape, x)
 	xd, od := x.Data(), out.Data()
 	walkStrided(oshape, src, dst, func(ia, ib, n, sa, sb int) {
+		if sa == 1 && sb == 1 {
+			copy(od[ib:ib+n], xd[ia:ia+n])
+			return
+		}
 		for i := 0; i < n; i++ {
 			od[ib+i*sb] = xd[ia+i*sa]
 		}
@@ -146,6 +158,10 @@ func Slice(x *Var, axis, start, stop, step int) *Var {
 		if g := GradOf(x); g != nil {
 			gd, god := g.Data(), out.Grad.Data()
 			walkStrided(oshape, src, dst, func(ia, ib, n, sa, sb int) {
+				if sa == 1 && sb == 1 {
+					addInto(gd[ia:ia+n], god[ib:ib+n])
+					return
+				}
 				for i := 0; i < n; i++ {
 					gd[ia+i*sa] += god[ib+i*sb]
 				}
@@ -269,6 +285,10 @@ func Pad(x *Var, pads []int, value float32) *Var {
 	xd, od := x.Data(), out.Data()
 	out.Value.Fill(value)
 	walkStrided(region, src, dst, func(ia, ib, n, sa, sb int) {
+		if sa == 1 && sb == 1 {
+			copy(od[ib:ib+n], xd[ia:ia+n])
+			return
+		}
 		for i := 0; i < n; i++ {
 			od[ib+i*sb] = xd[ia+i*sa]
 		}
@@ -277,6 +297,10 @@ func Pad(x *Var, pads []int, value float32) *Var {
 		if g := GradOf(x); g != nil {
 			gd, god := g.Data(), out.Grad.Data()
 			walkStrided(region, src, dst, func(ia, ib, n, sa, sb int) {
+				if sa == 1 && sb == 1 {
+					addInto(gd[ia:ia+n], god[ib:ib+n])
+					return
+				}
 				for i := 0; i < n; i++ {
 					gd[ia+i*sa] += god[ib+i*sb]
 				}
