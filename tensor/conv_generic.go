@@ -17,3 +17,32 @@ func dot(x, y []float32) float32 {
 	}
 	return s
 }
+
+// dwBlockGeneric is the pure-Go depthwise block: for a 4×cols block of
+// output (cols 8 or 16),
+//
+//	for r := 0; r < 4; r++ {
+//		for c := 0; c < cols; c++ {
+//			s := y[r*ldy+c]
+//			for i := 0; i < kh; i++ {
+//				for j := 0; j < kw; j++ {
+//					s += w[i*kw+j] * x[(r+i*dh)*ldx+c+j*dw]
+//				}
+//			}
+//			y[r*ldy+c] = s
+//		}
+//	}
+func dwBlockGeneric(cols, kh, kw int, w, x []float32, ldx, dh, dw int, y []float32, ldy int) {
+	for r := range 4 {
+		yr := y[r*ldy : r*ldy+cols]
+		for i := range kh {
+			xr := x[(r+i*dh)*ldx:]
+			for j, wv := range w[i*kw : (i+1)*kw] {
+				axpy(wv, xr[j*dw:j*dw+cols], yr)
+			}
+		}
+	}
+}
+
+// dot8Generic returns Σ x[i]·y[i], len(x) a multiple of 8, summed in order.
+func dot8Generic(x, y []float32) float32 { return dot(x, y) }

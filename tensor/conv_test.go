@@ -73,6 +73,9 @@ func convCases() []ConvParams {
 		base(2, 8, 13, 11, 8, 7, 7, 1, 3, 1, 8), // depthwise 7×7
 		base(1, 4, 9, 9, 4, 3, 3, 2, 1, 1, 4),   // depthwise strided
 		base(1, 3, 12, 12, 3, 3, 3, 1, 2, 2, 3), // depthwise dilated
+		base(2, 3, 9, 21, 3, 3, 3, 1, 1, 1, 3),  // depthwise, 16- and 8-column blocks
+		base(1, 2, 10, 37, 2, 7, 7, 1, 3, 1, 2), // depthwise 7×7, wide
+		base(1, 3, 5, 6, 3, 3, 3, 1, 3, 1, 3),   // depthwise, padding beyond the kernel
 		base(1, 2, 5, 5, 4, 3, 3, 1, 1, 1, 2),   // groups == C, channel multiplier 2
 		base(0, 3, 5, 5, 4, 3, 3, 1, 1, 1, 1),   // empty batch
 	}

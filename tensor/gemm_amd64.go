@@ -12,6 +12,8 @@ func archGemmVariants() []*gemmVariant {
 		mr:        6,
 		nr:        16,
 		kernel:    sgemmKernel6x16,
+		dwBlock:   dwBlockAVX2,
+		dot8:      dot8AVX2,
 		available: func() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA },
 	}}
 }

@@ -7,6 +7,8 @@ func init() {
 		mr:        4,
 		nr:        4,
 		kernel:    sgemmKernel4x4,
+		dwBlock:   dwBlockGeneric,
+		dot8:      dot8Generic,
 		available: func() bool { return true },
 	})
 	for _, v := range archGemmVariants() {

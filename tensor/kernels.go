@@ -29,6 +29,13 @@ type gemmVariant struct {
 	priority int    // the available variant with the highest priority is the default
 	mr, nr   int    // micro-tile rows and columns; packing pads panels to them
 	kernel   microKernel
+
+	// dwBlock adds to a 4×cols block of y (cols 8 or 16) the depthwise
+	// taps of x, as dwBlockGeneric documents; dot8 returns Σ x[i]·y[i] for
+	// len(x) a multiple of 8. They ride on the same switch as the GEMM kernel
+	// so that forcing a variant forces every kernel of that instruction set.
+	dwBlock func(cols, kh, kw int, w, x []float32, ldx, dh, dw int, y []float32, ldy int)
+	dot8    func(x, y []float32) float32
 	// available reports whether this machine can run the kernel.
 	available func() bool
 }
@@ -67,8 +74,7 @@ func GemmVariants() []string {
 // GemmVariant returns the name of the SGEMM kernel Gemm uses now.
 func GemmVariant() string { return currentGemm().name }
 
-// SetGemmVariant makes Gemm (and the convolutions built on it) use the named
-// kernel, so tests and benchmarks can force each path; the empty name restores
+// SetGemmVariant makes Gemm and the convolutions use the named kernels, so tests and benchmarks can force each path; the empty name restores
 // the default. It returns an error naming the choices if the kernel is unknown
 // or cannot run on this machine. It is meant for tests, benchmarks and tools:
 // calls racing with running kernels pick either variant for the whole call.

@@ -1,0 +1,54 @@
+//go:build !noasm
+
+package tensor
+
+// dwBlock4x16AVX2 computes, with AVX2 and FMA,
+//
+//	for r := 0; r < 4; r++ {
+//		for c := 0; c < 16; c++ {
+//			s := y[r*ldy+c]
+//			for i := 0; i < kh; i++ {
+//				for j := 0; j < kw; j++ {
+//					s += w[i*kw+j] * x[(r+i*dh)*ldx+c+j*dw]
+//				}
+//			}
+//			y[r*ldy+c] = s
+//		}
+//	}
+//
+// kh, kw >= 1.
+//
+//go:noescape
+func dwBlock4x16AVX2(kh, kw int, w, x *float32, ldx, dh, dw int, y *float32, ldy int)
+
+// dwBlock4x8AVX2 is dwBlock4x16AVX2 for 8 columns.
+//
+//go:noescape
+func dwBlock4x8AVX2(kh, kw int, w, x *float32, ldx, dh, dw int, y *float32, ldy int)
+
+// dotAVX2 returns Σ x[i]*y[i] for i < n, n a multiple of 8, summed in 32
+// interleaved partial sums that are then added pairwise.
+//
+//go:noescape
+func dotAVX2(x, y *float32, n int) float32
+
+// dwBlockAVX2 adapts the assembly depthwise blocks to the dwBlock signature.
+func dwBlockAVX2(cols, kh, kw int, w, x []float32, ldx, dh, dw int, y []float32, ldy int) {
+	_ = w[kh*kw-1]
+	_ = x[(3+(kh-1)*dh)*ldx+(kw-1)*dw+cols-1]
+	_ = y[3*ldy+cols-1]
+	if cols == 16 {
+		dwBlock4x16AVX2(kh, kw, &w[0], &x[0], ldx, dh, dw, &y[0], ldy)
+		return
+	}
+	dwBlock4x8AVX2(kh, kw, &w[0], &x[0], ldx, dh, dw, &y[0], ldy)
+}
+
+// dot8AVX2 adapts dotAVX2 to the dot8 signature.
+func dot8AVX2(x, y []float32) float32 {
+	if len(x) == 0 {
+		return 0
+	}
+	_ = y[len(x)-1]
+	return dotAVX2(&x[0], &y[0], len(x))
+}

@@ -1,0 +1,99 @@
+#!/usr/bin/python3
+"""PyTorch and numpy figures for the shapes of dp's tensor benchmarks.
+
+Prints lines in the format of `go test -bench` so the two outputs can be read
+side by side (or fed to benchstat):
+
+    BenchmarkSgemm/1024-2       <iters>  <ns/op> ns/op  <GFLOP/s> GFLOP/s
+
+The -1/-2 suffix is the thread count, as Go's -cpu flag names it. Shapes match
+tensor/gemm_bench_test.go and tensor/conv_bench_test.go:
+  Sgemm/{256,512,1024,2048}   C = A @ B, square float32 (torch.mm; numpy matmul)
+  Conv3x3                     64->64, 3x3, pad 1, 56x56, batch 8, with bias
+  Depthwise7x7                96 channels, 7x7, pad 3, groups 96, 56x56, batch 8
+"forward+backward" runs the forward pass and the gradients with respect to the
+input, the weight and the bias.
+
+Usage: /usr/bin/python3 tools/reference/bench_torch.py [--threads 1,2] [--seconds 1]
+"""
+import argparse
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def timeit(fn, seconds):
+    """Run fn until `seconds` have passed (at least 3 times); return (iters, s/op)."""
+    fn()
+    n, start = 0, time.perf_counter()
+    while True:
+        fn()
+        n += 1
+        el = time.perf_counter() - start
+        if el >= seconds and n >= 3:
+            return n, el / n
+
+
+def line(name, threads, iters, sec, gflop):
+    print(f"{name + '-' + str(threads) if threads > 1 else name:<44}"
+          f"{iters:>8} {sec * 1e9:>16.0f} ns/op {gflop / sec:>12.2f} GFLOP/s", flush=True)
+
+
+def sgemm(threads, seconds):
+    for n in (256, 512, 1024, 2048):
+        a, b = torch.rand(n, n), torch.rand(n, n)
+        c = torch.empty(n, n)
+        it, s = timeit(lambda: torch.mm(a, b, out=c), seconds)
+        line(f"BenchmarkTorchSgemm/{n}", threads, it, s, 2 * n ** 3 / 1e9)
+    for n in (256, 512, 1024, 2048):
+        a = np.random.rand(n, n).astype(np.float32)
+        b = np.random.rand(n, n).astype(np.float32)
+        c = np.empty((n, n), np.float32)
+        it, s = timeit(lambda: np.matmul(a, b, out=c), seconds)
+        line(f"BenchmarkNumpySgemm/{n}", threads, it, s, 2 * n ** 3 / 1e9)
+
+
+def conv(name, threads, seconds, n, c, h, w, k, ksize, pad, groups):
+    x = torch.rand(n, c, h, w)
+    wt = torch.rand(k, c // groups, ksize, ksize)
+    bias = torch.rand(k)
+    oh = h + 2 * pad - ksize + 1
+    flop = 2 * n * k * oh * oh * (c // groups) * ksize * ksize / 1e9
+
+    def fwd():
+        with torch.no_grad():
+            F.conv2d(x, wt, bias, padding=pad, groups=groups)
+
+    xg = x.clone().requires_grad_()
+    wg = wt.clone().requires_grad_()
+    bg = bias.clone().requires_grad_()
+    dy = torch.rand(n, k, oh, oh)
+
+    def fwdbwd():
+        xg.grad = wg.grad = bg.grad = None
+        F.conv2d(xg, wg, bg, padding=pad, groups=groups).backward(dy)
+
+    it, s = timeit(fwd, seconds)
+    line(f"BenchmarkTorch{name}/forward", threads, it, s, flop)
+    it, s = timeit(fwdbwd, seconds)
+    line(f"BenchmarkTorch{name}/forward+backward", threads, it, s, 3 * flop)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
+    ap.add_argument("--seconds", type=float, default=1.0, help="minimum time per figure")
+    args = ap.parse_args()
+    print(f"# torch {torch.__version__} (mkldnn {torch.backends.mkldnn.is_available()}), "
+          f"numpy {np.__version__}; numpy's thread count is its BLAS's own")
+    for t in (int(v) for v in args.threads.split(",")):
+        torch.set_num_threads(t)
+        sgemm(t, args.seconds)
+        conv("Conv3x3", t, args.seconds, 8, 64, 56, 56, 64, 3, 1, 1)
+        conv("Depthwise7x7", t, args.seconds, 8, 96, 56, 56, 96, 7, 3, 96)
+
+
+if __name__ == "__main__":
+    main()
