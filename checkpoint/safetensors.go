@@ -198,24 +198,59 @@ func compareInt64(a, b int64) int {
 // temporary file in the same directory, synced and renamed over path, so
 // path never holds a partial checkpoint.
 func WriteSafetensors(path string, tensors map[string]*tensor.Tensor, metadata map[string]string) error {
-	names := make([]string, 0, len(tensors))
+	return writeSafetensors(path, tensors, nil, metadata)
+}
+
+// WriteFile writes f as safetensors, like WriteSafetensors, except that a
+// tensor also present in f.Raw is written in its raw dtype and bytes, so
+// reading the result gives back f exactly: integer buffers such as
+// num_batches_tracked or an optimizer's step stay integers.
+func WriteFile(path string, f *File) error {
+	return writeSafetensors(path, f.Tensors, f.Raw, f.Metadata)
+}
+
+func writeSafetensors(path string, tensors map[string]*tensor.Tensor, raw map[string]RawTensor, metadata map[string]string) error {
+	errf := func(format string, args ...any) error {
+		return fmt.Errorf("checkpoint: %s: "+format, append([]any{path}, args...)...)
+	}
+	names := make([]string, 0, len(tensors)+len(raw))
 	for name, t := range tensors {
-		if name == stMetadataKey {
-			return fmt.Errorf("checkpoint: %s: tensor name %q is reserved", path, name)
-		}
 		if t == nil {
-			return fmt.Errorf("checkpoint: %s: tensor %q is nil", path, name)
+			return errf("tensor %q is nil", name)
 		}
 		names = append(names, name)
 	}
+	for name, r := range raw {
+		size, ok := r.DType.Size()
+		if !ok {
+			return errf("raw tensor %q: unknown dtype %q", name, r.DType)
+		}
+		if want := size * tensor.Numel(r.Shape); len(r.Data) != want {
+			return errf("raw tensor %q: %d bytes, want %d for shape %v of %s", name, len(r.Data), want, r.Shape, r.DType)
+		}
+		if _, dup := tensors[name]; !dup {
+			names = append(names, name)
+		}
+	}
+	if slices.Contains(names, stMetadataKey) {
+		return errf("tensor name %q is reserved", stMetadataKey)
+	}
 	slices.Sort(names)
 
-	header := make(map[string]any, len(tensors)+1)
+	header := make(map[string]any, len(names)+1)
 	var off int64
 	for _, name := range names {
-		t := tensors[name]
-		n := int64(4 * t.Len())
-		header[name] = stEntry{DType: F32, Shape: append([]int{}, t.Shape()...), DataOffsets: []int64{off, off + n}}
+		e := stEntry{DType: F32}
+		var n int64
+		if r, ok := raw[name]; ok {
+			e.DType, e.Shape, n = r.DType, r.Shape, int64(len(r.Data))
+		} else {
+			t := tensors[name]
+			e.Shape, n = t.Shape(), int64(4*t.Len())
+		}
+		e.Shape = append([]int{}, e.Shape...) // [] rather than null for scalars
+		e.DataOffsets = []int64{off, off + n}
+		header[name] = e
 		off += n
 	}
 	if len(metadata) > 0 {
@@ -223,7 +258,7 @@ func WriteSafetensors(path string, tensors map[string]*tensor.Tensor, metadata m
 	}
 	hdr, err := json.Marshal(header) // encoding/json sorts map keys
 	if err != nil {
-		return fmt.Errorf("checkpoint: %s: encoding header: %w", path, err)
+		return errf("encoding header: %w", err)
 	}
 	for (stHeaderLenSize+len(hdr))%stAlign != 0 {
 		hdr = append(hdr, ' ')
@@ -240,6 +275,12 @@ func WriteSafetensors(path string, tensors map[string]*tensor.Tensor, metadata m
 		}
 		var buf [4096]byte
 		for _, name := range names {
+			if r, ok := raw[name]; ok {
+				if _, err := w.Write(r.Data); err != nil {
+					return err
+				}
+				continue
+			}
 			data := tensors[name].Data()
 			for len(data) > 0 {
 				k := min(len(data), len(buf)/4)

@@ -3,6 +3,7 @@ package checkpoint
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -336,4 +337,72 @@ func FuzzReadSafetensors(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestWriteFileRoundTrip checks that WriteFile keeps integer tensors in
+// their dtype, so a read-write-read cycle loses nothing.
+func TestWriteFileRoundTrip(t *testing.T) {
+	for _, src := range []string{"testdata/basic.safetensors", "testdata/sd_wrapped.pth"} {
+		in, err := Read(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "copy.safetensors")
+		if err := WriteFile(path, in); err != nil {
+			t.Fatal(err)
+		}
+		out, err := ReadSafetensors(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertSameTensors(t, out, in)
+		if !slices.Equal(sortedKeys(out.Raw), sortedKeys(in.Raw)) {
+			t.Errorf("%s: Raw names %v, want %v", src, sortedKeys(out.Raw), sortedKeys(in.Raw))
+		}
+		for name, r := range in.Raw {
+			o := out.Raw[name]
+			if o.DType != r.DType || !slices.Equal(o.Shape, r.Shape) || !bytes.Equal(o.Data, r.Data) {
+				t.Errorf("%s: Raw[%s] = %+v, want %+v", src, name, o, r)
+			}
+		}
+		if !maps2Equal(out.Metadata, in.Metadata) {
+			t.Errorf("%s: Metadata = %v, want %v", src, out.Metadata, in.Metadata)
+		}
+	}
+	bad := &File{Raw: map[string]RawTensor{"step": {DType: I64, Shape: []int{2}, Data: make([]byte, 8)}}}
+	err := WriteFile(filepath.Join(t.TempDir(), "bad.safetensors"), bad)
+	if err == nil || !strings.Contains(err.Error(), `raw tensor "step": 8 bytes, want 16 for shape [2] of I64`) {
+		t.Errorf("err = %v, want a size error naming step", err)
+	}
+}
+
+func BenchmarkReadSafetensors(b *testing.B) {
+	tensors := map[string]*tensor.Tensor{}
+	for i := range 16 {
+		tensors[fmt.Sprintf("layer%d.weight", i)] = tensor.New(1024, 1024)
+	}
+	path := filepath.Join(b.TempDir(), "bench.safetensors")
+	if err := WriteSafetensors(path, tensors, nil); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(16 * 1024 * 1024 * 4)
+	for b.Loop() {
+		if _, err := ReadSafetensors(path); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkWriteSafetensors(b *testing.B) {
+	tensors := map[string]*tensor.Tensor{}
+	for i := range 16 {
+		tensors[fmt.Sprintf("layer%d.weight", i)] = tensor.New(1024, 1024)
+	}
+	path := filepath.Join(b.TempDir(), "bench.safetensors")
+	b.SetBytes(16 * 1024 * 1024 * 4)
+	for b.Loop() {
+		if err := WriteSafetensors(path, tensors, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
