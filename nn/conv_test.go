@@ -15,6 +15,7 @@ func TestConvGrad(t *testing.T) {
 		x, w       []int
 		bias       bool
 		transposed bool
+		frozen     bool // the weight gets no gradient (only the bias does)
 		opt        nn.ConvOptions
 	}{
 		{name: "Conv2d/k=3", x: []int{2, 2, 4, 5}, w: []int{3, 2, 3, 3}, bias: true},
@@ -25,6 +26,7 @@ func TestConvGrad(t *testing.T) {
 		{name: "Conv2d/groups=2", x: []int{2, 4, 4, 4}, w: []int{4, 2, 3, 3}, bias: true, opt: nn.ConvOptions{Padding: [2]int{1, 1}, Groups: 2}},
 		{name: "Conv2d/depthwise", x: []int{2, 3, 5, 5}, w: []int{3, 1, 3, 3}, bias: true, opt: nn.ConvOptions{Padding: [2]int{1, 1}, Groups: 3}},
 		{name: "Conv2d/depthwise/stride=2", x: []int{1, 3, 6, 6}, w: []int{3, 1, 3, 3}, opt: nn.ConvOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 1}, Groups: 3}},
+		{name: "Conv2d/frozen_weight", x: []int{2, 2, 4, 4}, w: []int{3, 2, 3, 3}, bias: true, frozen: true, opt: nn.ConvOptions{Padding: [2]int{1, 1}}},
 		{name: "ConvTranspose2d/k=3", x: []int{2, 2, 3, 4}, w: []int{2, 3, 3, 3}, bias: true, transposed: true},
 		{name: "ConvTranspose2d/stride=2", x: []int{1, 3, 3, 3}, w: []int{3, 2, 2, 2}, bias: true, transposed: true, opt: nn.ConvOptions{Stride: [2]int{2, 2}}},
 		{name: "ConvTranspose2d/stride=2/pad=1/output_padding=1", x: []int{1, 2, 3, 4}, w: []int{2, 2, 3, 3}, bias: true, transposed: true, opt: nn.ConvOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 1}, OutputPadding: [2]int{1, 1}}},
@@ -40,7 +42,11 @@ func TestConvGrad(t *testing.T) {
 				}
 				inputs = append(inputs, randT(43, n))
 			}
-			nntest.GradCheck{}.Run(t, func(_ *nn.Tape, in []*nn.Var) *nn.Var {
+			var check nntest.GradCheck
+			if c.frozen {
+				check.NoGrad = []int{1}
+			}
+			check.Run(t, func(_ *nn.Tape, in []*nn.Var) *nn.Var {
 				var b *nn.Var
 				if c.bias {
 					b = in[2]

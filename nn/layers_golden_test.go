@@ -188,5 +188,8 @@ func TestConvGolden(t *testing.T) {
 		{"deconv_k3_s2_p1_op1", xwb, deconv(nn.ConvOptions{Stride: p(2, 2), Padding: p(1, 1), OutputPadding: p(1, 1)})},
 		{"deconv_k3_s1_p1", xwb, deconv(nn.ConvOptions{Padding: p(1, 1)})},
 		{"deconv_k4_s2_p1", xwb, deconv(nn.ConvOptions{Stride: p(2, 2), Padding: p(1, 1)})},
+		{"deconv_groups2_s2", xwb, deconv(nn.ConvOptions{Stride: p(2, 2), Groups: 2})},
+		{"deconv_d2_p1", xwb, deconv(nn.ConvOptions{Padding: p(1, 1), Dilation: p(2, 2)})},
+		{"conv_groups2_s2", xwb, conv(nn.ConvOptions{Stride: p(2, 2), Padding: p(1, 1), Groups: 2})},
 	})
 }

@@ -134,10 +134,15 @@ def family_conv():
         ("deconv_k3_s2_p1_op1", [1, 3, 4, 5], (3, 2, 3, 3), dict(stride=2, padding=1, output_padding=1)),
         ("deconv_k3_s1_p1", [2, 2, 5, 5], (2, 3, 3, 3), dict(padding=1)),
         ("deconv_k4_s2_p1", [1, 3, 4, 4], (3, 2, 4, 4), dict(stride=2, padding=1)),
+        ("deconv_groups2_s2", [1, 4, 3, 4], (4, 3, 3, 3), dict(stride=2, groups=2)),
+        ("deconv_d2_p1", [1, 2, 4, 4], (2, 3, 3, 3), dict(padding=1, dilation=2)),
     ]
     for name, xs, ws, kw in deconv_cases:
+        out_channels = ws[1] * kw.get("groups", 1)
         run(s, name, lambda x, weight, bias: F.conv_transpose2d(x, weight, bias, **kw),
-            x=torch.randn(xs), weight=torch.randn(ws) * 0.3, bias=torch.randn(ws[1]))
+            x=torch.randn(xs), weight=torch.randn(ws) * 0.3, bias=torch.randn(out_channels))
+    run(s, "conv_groups2_s2", lambda x, weight, bias: F.conv2d(x, weight, bias, stride=2, padding=1, groups=2),
+        x=torch.randn(2, 4, 7, 6), weight=torch.randn(4, 2, 3, 3) * 0.3, bias=torch.randn(4))
     return s
 
 
