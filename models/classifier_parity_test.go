@@ -67,13 +67,18 @@ func detInput(key string, shape ...int) *tensor.Tensor {
 	return tensor.FromData(detUniform(key, tensor.Numel(shape), -2, 2), shape...)
 }
 
-func buildModel(t testing.TB, yaml string) models.Model {
+func buildNode(t testing.TB, yaml string) config.Node {
 	t.Helper()
 	n, err := config.Parse("test.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := models.Registry.Build(n.Field("model"))
+	return n
+}
+
+func buildModel(t testing.TB, yaml string) models.Model {
+	t.Helper()
+	m, err := models.Registry.Build(buildNode(t, yaml).Field("model"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,8 @@ Files (run from the repository root: /usr/bin/python3 tools/reference/golden_snn
       (stage{i}.{in}: every 11th element of the flattened tensor), and for
       224 the gradients: grad.{param} in full for tau/Vth, every 1009th
       element otherwise.
-Both files also hold gabs.{lif} = sum |dL/dy| over the output of each LIF
+  snnmlp_mini.pth, snnmlp_mini_model.pth, snnmlp_mini_badshape.pth: see main.
+Both golden files also hold gabs.{lif} = sum |dL/dy| over the output of each LIF
 layer for the gradient input: tau and Vth gradients are sums over every
 element of such a map, so their float32 error scales with this sum rather
 than with the (often cancelling) result; a membrane within rounding of the
@@ -280,6 +281,19 @@ def main():
         for i, s in enumerate(dense.stages(make_input("input.100x130", (1, 3, 100, 130)))):
             out[f"dense.out{i}"] = s
     st.save(os.path.join(OUT, "snnmlp_small.safetensors"), out)
+
+    # Checkpoints written by torch.save for the loading tests: a mini
+    # classifier (embed_dim 4, depths [1,1,1,1], 5 classes) filled as above,
+    # as a plain state_dict, wrapped as {"model": ...} (main.py's format),
+    # and with head.weight of the wrong shape.
+    mini = SNNMLP(4, [1, 1, 1, 1], 5)
+    fill(mini)
+    sd = mini.state_dict()
+    torch.save(sd, os.path.join(OUT, "snnmlp_mini.pth"))
+    torch.save({"model": sd, "epoch": 299}, os.path.join(OUT, "snnmlp_mini_model.pth"))
+    bad = dict(sd)
+    bad["head.weight"] = torch.zeros(6, 32)
+    torch.save(bad, os.path.join(OUT, "snnmlp_mini_badshape.pth"))
 
     t = SNNMLP(96, [2, 2, 6, 2], 1000)
     fill(t)
