@@ -2,6 +2,7 @@ package nn_test
 
 import (
 	"math"
+	"runtime"
 	"testing"
 
 	"github.com/densepred/dp/nn"
@@ -316,6 +317,23 @@ func TestCrossEntropyLayouts(t *testing.T) {
 		l2, g2 := run(true)
 		nntest.AssertClose(t, red.String()+" loss", l1, l2, 1e-6)
 		nntest.AssertClose(t, red.String()+" gradient", g1, g2, 1e-6)
+	}
+}
+
+// TestCrossEntropyThreads checks that the reduced loss is bit-identical
+// whatever the number of threads.
+func TestCrossEntropyThreads(t *testing.T) {
+	x := randT(9, 2, 7, 40, 50)
+	labels := make([]uint8, 2*40*50)
+	for i := range labels {
+		labels[i] = uint8(i * 5 % 7)
+	}
+	loss := func(procs int) float32 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		return nn.CrossEntropy(nn.Constant(x), labels, nn.CrossEntropyOptions{}).Data()[0]
+	}
+	if a, b := loss(1), loss(4); a != b {
+		t.Errorf("loss with 1 thread %v, with 4 threads %v", a, b)
 	}
 }
 
