@@ -1,6 +1,7 @@
 package coco
 
 import (
+	"cmp"
 	"slices"
 	"sort"
 )
@@ -20,62 +21,79 @@ func (e *Eval) Accumulate() {
 	e.Recall = filled(T*K*A*M, -1)
 	e.Scores = filled(T*R*K*A*M, -1)
 	e.Stats = nil
+	// With increasing thresholds the search below can resume where the
+	// previous threshold's ended.
+	recSorted := slices.IsSorted(p.RecThrs)
 	parallelFor(K, func(w *worker, k int) {
 		E := e.evalImgs[k]
 		if len(E) == 0 {
 			return
 		}
-		var (
-			scores []float64
-			states [][]uint8 // per t
-			order  []int32
-			rc, pr []float64
-		)
+		// All detections of category k, image after image, each at most
+		// MaxDets[M-1] per image, ordered by descending score. Sorting by
+		// (score, position) is the stable sort of np.argsort(kind='mergesort'),
+		// and since every smaller maxDets keeps a prefix of each image's
+		// detections, filtering this order gives the stable order of the
+		// shorter concatenation too.
+		var dets []accDet
+		for i, ev := range E {
+			for d, s := range ev.scores {
+				dets = append(dets, accDet{img: int32(i), d: int32(d), score: s})
+			}
+		}
+		slices.SortFunc(dets, func(x, y accDet) int {
+			if c := byScore(x.score, y.score); c != 0 {
+				return c
+			}
+			if x.img != y.img {
+				return cmp.Compare(x.img, y.img)
+			}
+			return cmp.Compare(x.d, y.d)
+		})
+		npig := make([]int, A)
 		for a := range A {
-			npig := 0
 			for _, ev := range E {
-				npig += ev.npig[a]
+				npig[a] += ev.npig[a]
 			}
-			if npig == 0 {
-				continue
+		}
+		var sub []accDet
+		var rc, pr []float64
+		var tp, fp []float64
+		for m, maxDet := range p.MaxDets {
+			sub = sub[:0]
+			for _, x := range dets {
+				if int(x.d) < maxDet {
+					sub = append(sub, x)
+				}
 			}
-			for m, maxDet := range p.MaxDets {
-				// Concatenate the first maxDet detections of every image
-				// in image order, then sort stably by score.
-				scores = scores[:0]
-				states = grow(states, T)
-				for t := range T {
-					states[t] = states[t][:0]
-				}
-				for _, ev := range E {
-					D := len(ev.scores)
-					n := min(D, maxDet)
-					scores = append(scores, ev.scores[:n]...)
-					for t := range T {
-						off := (a*T + t) * D
-						states[t] = append(states[t], ev.state[off:off+n]...)
+			nd := len(sub)
+			// Cumulative true and false positives of every (area range,
+			// IoU threshold) in one pass: row at = a*T+t of rc and pr.
+			rc, pr = grow(rc, A*T*nd), grow(pr, A*T*nd)
+			tp, fp = grow(tp, A*T), grow(fp, A*T)
+			clear(tp)
+			clear(fp)
+			for i, x := range sub {
+				ev := E[x.img]
+				st := ev.state[int(x.d)*A*T : (int(x.d)+1)*A*T]
+				for at, s := range st {
+					switch s {
+					case stateTP:
+						tp[at]++
+					case stateFP:
+						fp[at]++
 					}
+					rc[at*nd+i] = tp[at] / float64(npig[at/T])
+					pr[at*nd+i] = tp[at] / (fp[at] + tp[at] + eps)
 				}
-				nd := len(scores)
-				order = grow(order, nd)
-				for i := range order {
-					order[i] = int32(i)
+			}
+			for a := range A {
+				if npig[a] == 0 {
+					continue
 				}
-				slices.SortStableFunc(order, func(x, y int32) int { return byScore(scores[x], scores[y]) })
-				rc, pr = grow(rc, nd), grow(pr, nd)
 				for t := range T {
-					st := states[t]
-					var tp, fp float64
-					for i, o := range order {
-						switch st[o] {
-						case stateTP:
-							tp++
-						case stateFP:
-							fp++
-						}
-						rc[i] = tp / float64(npig)
-						pr[i] = tp / (fp + tp + eps)
-					}
+					at := a*T + t
+					rc, pr := rc[at*nd:(at+1)*nd], pr[at*nd:(at+1)*nd]
 					ri := ((t*K+k)*A+a)*M + m
 					if nd > 0 {
 						e.Recall[ri] = rc[nd-1]
@@ -93,21 +111,35 @@ func (e *Eval) Accumulate() {
 					// first threshold past the final recall on, precision and
 					// score stay 0: pycocotools' loop stops at the IndexError.
 					past := false
+					i := 0
 					for r, thr := range p.RecThrs {
 						pi := (((t*R+r)*K+k)*A+a)*M + m
-						i := sort.SearchFloat64s(rc[:nd], thr)
+						if recSorted {
+							for i < nd && rc[i] < thr {
+								i++
+							}
+						} else {
+							i = sort.SearchFloat64s(rc, thr)
+						}
 						if past = past || i >= nd; past {
 							e.Precision[pi] = 0
 							e.Scores[pi] = 0
 							continue
 						}
 						e.Precision[pi] = pr[i]
-						e.Scores[pi] = scores[order[i]]
+						e.Scores[pi] = sub[i].score
 					}
 				}
 			}
 		}
 	})
+}
+
+// accDet is one detection in accumulate's concatenation: detection d (in
+// score order) of the evaluation E[img].
+type accDet struct {
+	img, d int32
+	score  float64
 }
 
 func filled(n int, v float64) []float64 {

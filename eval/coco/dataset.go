@@ -1,15 +1,13 @@
 package coco
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"slices"
-	"strconv"
+
+	"github.com/densepred/dp/eval/mask"
 )
 
 // Image is one entry of a COCO file's "images".
@@ -39,6 +37,8 @@ type Annotation struct {
 	IsCrowd      bool
 	Score        float64
 	Segmentation Segmentation
+
+	rle *mask.RLE // the decoded Segmentation, when loading needed it
 }
 
 // Dataset is a COCO-format ground-truth file: images, annotations and
@@ -52,34 +52,56 @@ type Dataset struct {
 	imageIndex map[int64]int // image id -> index in Images; the last entry wins, as in COCO.createIndex
 }
 
-// flag is a JSON 0/1 or false/true field such as "iscrowd".
-type flag bool
-
-func (f *flag) UnmarshalJSON(b []byte) error {
-	switch string(b) {
-	case "0", "false", "null", "0.0":
-		*f = false
-	case "1", "true", "1.0":
-		*f = true
-	default:
-		v, err := strconv.ParseFloat(string(b), 64)
-		if err != nil {
-			return fmt.Errorf("want 0, 1, false or true, got %s", b)
-		}
-		*f = v != 0
-	}
-	return nil
+// rawAnnotation is an annotation or result record as read, with the
+// presence of each field.
+type rawAnnotation struct {
+	id                  int64
+	imageID, categoryID int64
+	hasImage, hasCat    bool
+	bbox                []float64 // nil if absent or null
+	area                float64
+	hasArea             bool
+	isCrowd             bool
+	score               float64
+	hasScore            bool
+	seg                 Segmentation
 }
 
-type jsonAnnotation struct {
-	ID           int64        `json:"id"`
-	ImageID      *int64       `json:"image_id"`
-	CategoryID   *int64       `json:"category_id"`
-	BBox         []float64    `json:"bbox"`
-	Area         *float64     `json:"area"`
-	IsCrowd      flag         `json:"iscrowd"`
-	Score        *float64     `json:"score"`
-	Segmentation Segmentation `json:"segmentation"`
+// annotation reads one annotation or result object.
+func (s *scanner) annotation(a *rawAnnotation) error {
+	return s.object(func(key []byte) error {
+		var err error
+		switch string(key) {
+		case "id":
+			a.id, err = s.int()
+		case "image_id":
+			a.imageID, err = s.int()
+			a.hasImage = true
+		case "category_id":
+			a.categoryID, err = s.int()
+			a.hasCat = true
+		case "bbox":
+			if !s.null() {
+				a.bbox, err = s.floats(make([]float64, 0, 4))
+			}
+		case "area":
+			a.area, err = s.float()
+			a.hasArea = true
+		case "iscrowd":
+			a.isCrowd, err = s.flag()
+		case "score":
+			a.score, err = s.float()
+			a.hasScore = true
+		case "segmentation":
+			a.seg, err = s.segmentation()
+		default:
+			return s.skip()
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+		return nil
+	})
 }
 
 // LoadDataset reads a COCO ground-truth file.
@@ -100,56 +122,124 @@ func ReadDataset(r io.Reader, name string) (*Dataset, error) {
 	if err != nil {
 		return nil, fmt.Errorf("coco: %s: %w", name, err)
 	}
-	var raw struct {
-		Images      []Image          `json:"images"`
-		Annotations []jsonAnnotation `json:"annotations"`
-		Categories  []Category       `json:"categories"`
-	}
-	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+	d := &Dataset{Name: name}
+	sc := &scanner{data: data, lazyPolygons: true}
+	if sc.peek() != '{' {
 		return nil, formatErr(name, "", "not a JSON object with images, annotations and categories")
 	}
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, formatErr(name, "", "%v", jsonErr(err))
+	var raw rawAnnotation
+	err = sc.object(func(key []byte) error {
+		switch string(key) {
+		case "images":
+			return sc.array(func(i int) error {
+				var im Image
+				err := sc.object(func(key []byte) error {
+					var err error
+					switch string(key) {
+					case "id":
+						im.ID, err = sc.int()
+					case "width":
+						var v int64
+						v, err = sc.int()
+						im.Width = int(v)
+					case "height":
+						var v int64
+						v, err = sc.int()
+						im.Height = int(v)
+					case "file_name":
+						im.FileName, err = sc.str()
+					default:
+						return sc.skip()
+					}
+					if err != nil {
+						return fmt.Errorf("%s: %w", key, err)
+					}
+					return nil
+				})
+				if err != nil {
+					return &FormatError{File: name, Record: fmt.Sprintf("images[%d]", i), Msg: err.Error()}
+				}
+				d.Images = append(d.Images, im)
+				return nil
+			})
+		case "categories":
+			return sc.array(func(i int) error {
+				var c Category
+				err := sc.object(func(key []byte) error {
+					var err error
+					switch string(key) {
+					case "id":
+						c.ID, err = sc.int()
+					case "name":
+						c.Name, err = sc.str()
+					case "supercategory":
+						c.Supercategory, err = sc.str()
+					default:
+						return sc.skip()
+					}
+					if err != nil {
+						return fmt.Errorf("%s: %w", key, err)
+					}
+					return nil
+				})
+				if err != nil {
+					return &FormatError{File: name, Record: fmt.Sprintf("categories[%d]", i), Msg: err.Error()}
+				}
+				d.Categories = append(d.Categories, c)
+				return nil
+			})
+		case "annotations":
+			return sc.array(func(i int) error {
+				raw = rawAnnotation{}
+				if err := sc.annotation(&raw); err != nil {
+					return &FormatError{File: name, Record: fmt.Sprintf("annotations[%d]", i), Msg: err.Error()}
+				}
+				a, err := raw.groundTruth()
+				if err != nil {
+					return &FormatError{File: name, Record: fmt.Sprintf("annotations[%d] (id %d)", i, raw.id), Msg: err.Error()}
+				}
+				d.Annotations = append(d.Annotations, a)
+				return nil
+			})
+		}
+		return sc.skip()
+	})
+	if err == nil {
+		err = sc.end()
 	}
-	d := &Dataset{Name: name, Images: raw.Images, Categories: raw.Categories}
+	if err != nil {
+		var fe *FormatError
+		if errors.As(err, &fe) {
+			return nil, fe
+		}
+		return nil, formatErr(name, "", "%v", err)
+	}
 	d.index()
-	d.Annotations = make([]Annotation, len(raw.Annotations))
-	for i := range raw.Annotations {
-		a := &raw.Annotations[i]
-		rec := fmt.Sprintf("annotations[%d] (id %d)", i, a.ID)
-		if a.ImageID == nil || a.CategoryID == nil {
-			return nil, formatErr(name, rec, "missing image_id or category_id")
-		}
-		if a.Area == nil {
-			return nil, formatErr(name, rec, "missing area (COCOeval uses it for the area ranges)")
-		}
-		if a.BBox != nil && len(a.BBox) != 4 {
-			return nil, formatErr(name, rec, "bbox has %d numbers, want [x, y, width, height]", len(a.BBox))
-		}
-		if a.Segmentation.Kind == SegRLE {
-			if _, err := a.Segmentation.ToRLE(0, 0); err != nil {
-				return nil, formatErr(name, rec, "segmentation: %v", err)
-			}
-		}
-		d.Annotations[i] = Annotation{
-			ID: a.ID, ImageID: *a.ImageID, CategoryID: *a.CategoryID, BBox: a.BBox,
-			Area: *a.Area, IsCrowd: bool(a.IsCrowd), Segmentation: a.Segmentation,
-		}
-	}
 	return d, nil
 }
 
-// jsonErr adds the byte offset to encoding/json's errors that carry one.
-func jsonErr(err error) error {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Errorf("%v (byte %d)", err, se.Offset)
+// groundTruth checks a ground-truth record: every annotation needs
+// image_id, category_id and area; a bbox must have 4 numbers and an
+// uncompressed RLE's counts must sum to its height×width.
+func (a *rawAnnotation) groundTruth() (Annotation, error) {
+	if !a.hasImage || !a.hasCat {
+		return Annotation{}, errors.New("missing image_id or category_id")
 	}
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return fmt.Errorf("%s is a JSON %s, want %v (byte %d)", te.Field, te.Value, te.Type, te.Offset)
+	if !a.hasArea {
+		return Annotation{}, errors.New("missing area (COCOeval uses it for the area ranges)")
 	}
-	return err
+	if a.bbox != nil && len(a.bbox) != 4 {
+		return Annotation{}, fmt.Errorf("bbox has %d numbers, want [x, y, width, height]", len(a.bbox))
+	}
+	if a.seg.Kind == SegRLE {
+		if _, err := a.seg.ToRLE(0, 0); err != nil {
+			return Annotation{}, fmt.Errorf("segmentation: %v", err)
+		}
+	}
+	return Annotation{
+		ID: a.id, ImageID: a.imageID, CategoryID: a.categoryID, BBox: a.bbox,
+		Area: a.area, IsCrowd: a.isCrowd, Segmentation: a.seg,
+	}, nil
 }
 
 func (d *Dataset) index() {
@@ -214,47 +304,40 @@ func (d *Dataset) LoadResults(path string) ([]Annotation, error) {
 
 // ReadResults is LoadResults from r; name is used in errors.
 func (d *Dataset) ReadResults(r io.Reader, name string) ([]Annotation, error) {
-	br := bufio.NewReaderSize(r, 1<<16)
-	for {
-		c, err := br.ReadByte()
-		if err != nil {
-			return nil, formatErr(name, "", "empty file, want a JSON list of detections")
-		}
-		if c == ' ' || c == '\n' || c == '\r' || c == '\t' {
-			continue
-		}
-		br.UnreadByte()
-		if c != '[' {
-			return nil, formatErr(name, "", "results are not a JSON list of detections (file starts with %q)", c)
-		}
-		break
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("coco: %s: %w", name, err)
 	}
-	dec := json.NewDecoder(br)
-	if _, err := dec.Token(); err != nil {
-		return nil, formatErr(name, "", "%v", jsonErr(err))
+	sc := &scanner{data: data, lazyPolygons: true}
+	if c := sc.peek(); c != '[' {
+		return nil, formatErr(name, "", "results are not a JSON list of detections (the file starts with %s)", sc.describe())
 	}
-	var raws []jsonAnnotation
-	for dec.More() {
-		var a jsonAnnotation
-		if err := dec.Decode(&a); err != nil {
-			return nil, formatErr(name, fmt.Sprintf("result %d", len(raws)), "%v", jsonErr(err))
-		}
-		raws = append(raws, a)
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, formatErr(name, "", "%v", jsonErr(err))
-	}
-	recs := make([]Result, len(raws))
-	for i := range raws {
-		a := &raws[i]
+	var recs []Result
+	var raw rawAnnotation
+	err = sc.array(func(i int) error {
+		raw = rawAnnotation{}
 		rec := fmt.Sprintf("result %d", i)
-		if a.ImageID == nil || a.CategoryID == nil {
-			return nil, formatErr(name, rec, "missing image_id or category_id")
+		if err := sc.annotation(&raw); err != nil {
+			return &FormatError{File: name, Record: rec, Msg: err.Error()}
 		}
-		if a.Score == nil {
-			return nil, formatErr(name, rec, "missing score")
+		if !raw.hasImage || !raw.hasCat {
+			return formatErr(name, rec, "missing image_id or category_id")
 		}
-		recs[i] = Result{ImageID: *a.ImageID, CategoryID: *a.CategoryID, BBox: a.BBox, Segmentation: a.Segmentation, Score: *a.Score}
+		if !raw.hasScore {
+			return formatErr(name, rec, "missing score")
+		}
+		recs = append(recs, Result{ImageID: raw.imageID, CategoryID: raw.categoryID, BBox: raw.bbox, Segmentation: raw.seg, Score: raw.score})
+		return nil
+	})
+	if err == nil {
+		err = sc.end()
+	}
+	if err != nil {
+		var fe *FormatError
+		if errors.As(err, &fe) {
+			return nil, fe
+		}
+		return nil, formatErr(name, "", "%v", err)
 	}
 	return d.results(recs, name)
 }
@@ -299,40 +382,61 @@ func (d *Dataset) results(recs []Result, name string) ([]Annotation, error) {
 	if !boxes && recs[0].Segmentation.Kind == SegNone {
 		return nil, UnsupportedError(fmt.Sprintf("%s: result 0 has neither bbox nor segmentation (keypoint and caption results are not evaluated)", name))
 	}
-	for i, r := range recs {
-		rec := fmt.Sprintf("result %d", i)
-		a := Annotation{ID: int64(i + 1), ImageID: r.ImageID, CategoryID: r.CategoryID, Score: r.Score, Segmentation: r.Segmentation}
-		if boxes {
-			if len(r.BBox) != 4 {
-				return nil, formatErr(name, rec, "bbox has %d numbers, want [x, y, width, height] (result 0 has a bbox, so every result needs one)", len(r.BBox))
-			}
-			a.BBox = r.BBox
-			a.Area = r.BBox[2] * r.BBox[3]
-			if a.Segmentation.Kind == SegNone {
-				x1, x2, y1, y2 := r.BBox[0], r.BBox[0]+r.BBox[2], r.BBox[1], r.BBox[1]+r.BBox[3]
-				a.Segmentation = Segmentation{Kind: SegPolygons, Polygons: [][]float64{{x1, y1, x1, y2, x2, y2, x2, y1}}}
-			}
-		} else {
-			if r.Segmentation.Kind == SegNone {
-				return nil, formatErr(name, rec, "no segmentation (result 0 has a mask and no bbox, so every result needs a mask)")
-			}
-			im := d.Images[d.imageIndex[r.ImageID]]
-			m, err := r.Segmentation.ToRLE(im.Height, im.Width)
-			if err != nil {
-				return nil, formatErr(name, rec, "segmentation: %v", err)
-			}
-			a.Area = float64(m.Area())
-			switch len(r.BBox) {
-			case 4:
-				a.BBox = r.BBox
-			case 0:
-				bb := m.ToBBox()
-				a.BBox = bb[:]
-			default:
-				return nil, formatErr(name, rec, "bbox has %d numbers, want [x, y, width, height]", len(r.BBox))
+	// Records are independent; masks are decoded in parallel, in chunks
+	// so that the first error (by record) is the one reported.
+	const chunk = 256
+	errs := make([]error, (len(recs)+chunk-1)/chunk)
+	parallelFor(len(errs), func(_ *worker, c int) {
+		for i := c * chunk; i < min((c+1)*chunk, len(recs)); i++ {
+			if err := d.result(&out[i], &recs[i], i, boxes, name); err != nil {
+				errs[c] = err
+				return
 			}
 		}
-		out[i] = a
+	})
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
+}
+
+// result fills a with record i of a results file, as COCO.loadRes does for
+// its kind (boxes: the first record has a bbox).
+func (d *Dataset) result(a *Annotation, r *Result, i int, boxes bool, name string) error {
+	rec := func() string { return fmt.Sprintf("result %d", i) }
+	*a = Annotation{ID: int64(i + 1), ImageID: r.ImageID, CategoryID: r.CategoryID, Score: r.Score, Segmentation: r.Segmentation}
+	if boxes {
+		if len(r.BBox) != 4 {
+			return formatErr(name, rec(), "bbox has %d numbers, want [x, y, width, height] (result 0 has a bbox, so every result needs one)", len(r.BBox))
+		}
+		a.BBox = r.BBox
+		a.Area = r.BBox[2] * r.BBox[3]
+		if a.Segmentation.Kind == SegNone {
+			x1, x2, y1, y2 := r.BBox[0], r.BBox[0]+r.BBox[2], r.BBox[1], r.BBox[1]+r.BBox[3]
+			a.Segmentation = Segmentation{Kind: SegPolygons, Polygons: [][]float64{{x1, y1, x1, y2, x2, y2, x2, y1}}}
+		}
+		return nil
+	}
+	if r.Segmentation.Kind == SegNone {
+		return formatErr(name, rec(), "no segmentation (result 0 has a mask and no bbox, so every result needs a mask)")
+	}
+	im := d.Images[d.imageIndex[r.ImageID]]
+	m, err := r.Segmentation.ToRLE(im.Height, im.Width)
+	if err != nil {
+		return formatErr(name, rec(), "segmentation: %v", err)
+	}
+	a.Area = float64(m.Area())
+	a.rle = &m
+	switch len(r.BBox) {
+	case 4:
+		a.BBox = r.BBox
+	case 0:
+		bb := m.ToBBox()
+		a.BBox = bb[:]
+	default:
+		return formatErr(name, rec(), "bbox has %d numbers, want [x, y, width, height]", len(r.BBox))
+	}
+	return nil
 }

@@ -52,7 +52,7 @@ type Eval struct {
 type imgEval struct {
 	// scores of the detections in score order, at most MaxDets[M-1] of them.
 	scores []float64
-	// state[(a*T+t)*D+d] is the outcome of detection d at area range a and
+	// state[(d*A+a)*T+t] is the outcome of detection d at area range a and
 	// IoU threshold t: stateFP, stateTP or stateIgnored.
 	state []uint8
 	// npig[a] counts the ground truths not ignored at area range a.
@@ -316,7 +316,6 @@ func (e *Eval) evaluateGroup(w *worker, imgID int64, gtIdx, dtIdx []int32) (*img
 			}
 		}
 		for t, thr := range p.IoUThrs {
-			state := ev.state[(a*T+t)*D : (a*T+t+1)*D]
 			gtm, dtm, dtIg := w.gtm, w.dtm, w.dtIg
 			clear(gtm)
 			clear(dtm)
@@ -353,13 +352,14 @@ func (e *Eval) evaluateGroup(w *worker, imgID int64, gtIdx, dtIdx []int32) (*img
 			// and in accumulate.
 			for d, j := range dts {
 				ar := dtAnns[j].Area
+				st := &ev.state[(d*A+a)*T+t]
 				switch {
 				case dtIg[d] || dtm[d] == 0 && (ar < rng[0] || ar > rng[1]):
-					state[d] = stateIgnored
+					*st = stateIgnored
 				case dtm[d] != 0:
-					state[d] = stateTP
+					*st = stateTP
 				default:
-					state[d] = stateFP
+					*st = stateFP
 				}
 			}
 		}
@@ -423,6 +423,10 @@ func (e *Eval) computeIoU(w *worker, imgID int64, gts, dts []int32) error {
 			gr[g] = r
 		}
 		for d, j := range dts {
+			if r := dtAnns[j].rle; r != nil {
+				dr[d] = *r
+				continue
+			}
 			r, err := dtAnns[j].Segmentation.ToRLE(im.Height, im.Width)
 			if err != nil {
 				return fmt.Errorf("coco: result %d: %w", dtAnns[j].ID-1, err)

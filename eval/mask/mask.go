@@ -144,8 +144,8 @@ func (r RLE) ToBBox() [4]float64 {
 	for j := 0; j < m; j++ {
 		cc += r.Counts[j]
 		t := cc - uint32(j%2)
-		y := t % h
-		x := (t - y) / h
+		x := t / h
+		y := t - x*h
 		if j%2 == 0 {
 			xp = x
 		} else if xp < x {

@@ -35,14 +35,14 @@ func FrPoly(xy []float64, h, w int) RLE {
 		y[j] = int(float64(polyScale*xy[2*j+1]) + .5)
 	}
 	x[k], y[k] = x[0], y[0]
-	m := 0
-	for j := 0; j < k; j++ {
-		m += max(absInt(x[j]-x[j+1]), absInt(y[j]-y[j+1])) + 1
-	}
-	// Dense points along every edge, each edge walked from its first vertex
-	// to its second so consecutive points stay adjacent.
-	u := make([]int, 0, m)
-	v := make([]int, 0, m)
+	// Walk the boundary on the upsampled grid as rleFrPoly does: every edge
+	// from its first vertex to its second, one point per step along its
+	// longer axis. Wherever two consecutive points lie in different grid
+	// columns and the column boundary between them is a pixel-centre column,
+	// the first pixel row below the edge there starts or ends a run. The
+	// points are generated on the fly; edges steeper than 45° are walked
+	// point by point, flatter ones jump straight to the pixel-centre columns.
+	sc := polyScan{h: h, w: w, a: make([]uint32, 0, 64)}
 	for j := 0; j < k; j++ {
 		xs, xe, ys, ye := x[j], x[j+1], y[j], y[j+1]
 		dx, dy := absInt(xe-xs), absInt(ys-ye)
@@ -51,65 +51,40 @@ func FrPoly(xy []float64, h, w int) RLE {
 			xs, xe = xe, xs
 			ys, ye = ye, ys
 		}
-		var s float64
-		switch {
-		case dx >= dy && dx > 0:
-			s = float64(ye-ys) / float64(dx)
-		case dx < dy:
-			s = float64(xe-xs) / float64(dy)
-		}
-		// A zero-length edge (dx = dy = 0) gives 0/0 in C; its single point
-		// shares its column with both neighbours, so its row is never read
-		// and s = 0 stands in for the NaN.
 		if dx >= dy {
-			for d := 0; d <= dx; d++ {
-				t := d
-				if flip {
-					t = dx - d
-				}
-				u = append(u, t+xs)
-				v = append(v, int(float64(ys)+float64(s*float64(t))+.5))
+			if dx == 0 {
+				// A zero-length edge: C computes 0/0 and converts the NaN
+				// row to int, which x86 makes INT_MIN.
+				sc.point(xs, math.MinInt32)
+				continue
 			}
+			s := float64(ye-ys) / float64(dx)
+			row := func(t int) int { return int(float64(ys) + float64(s*float64(t)) + .5) }
+			t0, t1 := 0, dx // first and last t walked
+			if flip {
+				t0, t1 = dx, 0
+			}
+			sc.point(t0+xs, row(t0))
+			// Consecutive points t and t+1 differ by one column; their
+			// left column xs+t is a pixel-centre column when it is 2 mod 5.
+			first := mod(2-xs, polyScale)
+			for t := first; t < dx; t += polyScale {
+				sc.crossing(xs+t, min(row(t), row(t+1)))
+			}
+			sc.pu, sc.pv = t1+xs, row(t1)
 		} else {
+			s := float64(xe-xs) / float64(dy)
 			for d := 0; d <= dy; d++ {
 				t := d
 				if flip {
 					t = dy - d
 				}
-				v = append(v, t+ys)
-				u = append(u, int(float64(xs)+float64(s*float64(t))+.5))
+				sc.point(int(float64(xs)+float64(s*float64(t))+.5), t+ys)
 			}
 		}
 	}
-	// Where the boundary crosses a pixel-centre column, record the first
-	// pixel row below it, then turn the crossings into run starts.
-	a := make([]uint32, 0, len(u)/polyScale+2)
-	for j := 1; j < len(u); j++ {
-		if u[j] == u[j-1] {
-			continue
-		}
-		var xd float64
-		if u[j] < u[j-1] {
-			xd = float64(u[j])
-		} else {
-			xd = float64(u[j] - 1)
-		}
-		xd = (xd+.5)/polyScale - .5
-		if math.Floor(xd) != xd || xd < 0 || xd > float64(w-1) {
-			continue
-		}
-		yd := float64(min(v[j], v[j-1]))
-		yd = (yd+.5)/polyScale - .5
-		if yd < 0 {
-			yd = 0
-		} else if yd > float64(h) {
-			yd = float64(h)
-		}
-		yd = math.Ceil(yd)
-		a = append(a, uint32(int(xd)*h+int(yd)))
-	}
+	a := sc.sorted()
 	a = append(a, uint32(h*w))
-	slices.Sort(a)
 	var p uint32
 	for j, t := range a {
 		a[j] -= p
@@ -117,8 +92,8 @@ func FrPoly(xy []float64, h, w int) RLE {
 	}
 	// Consecutive equal positions cancel: a zero-length run merges its
 	// neighbours.
-	b := make([]uint32, 0, len(a))
-	b = append(b, a[0])
+	// b is built in place over a: it never gets ahead of the reads.
+	b := a[:1]
 	for j := 1; j < len(a); {
 		if a[j] > 0 {
 			b = append(b, a[j])
@@ -139,4 +114,101 @@ func absInt(a int) int {
 		return -a
 	}
 	return a
+}
+
+// polyScan collects the run boundaries of rleFrPoly from the boundary
+// points, fed in order.
+type polyScan struct {
+	h, w   int
+	a      []uint32 // run boundaries as column-major pixel positions
+	pu, pv int      // previous point
+	minX   int      // smallest and largest pixel column in a
+	maxX   int
+	have   bool // pu, pv are set
+}
+
+// point adds the next boundary point (u, v) on the upsampled grid.
+func (sc *polyScan) point(u, v int) {
+	if sc.have && u != sc.pu {
+		xd := u - 1
+		if u < sc.pu {
+			xd = u
+		}
+		if mod(xd-2, polyScale) == 0 {
+			sc.crossing(xd, min(v, sc.pv))
+		}
+	}
+	sc.pu, sc.pv, sc.have = u, v, true
+}
+
+// crossing records the boundary between grid columns u and u+1, where
+// u = 5x+2 for the pixel column x, at grid row v: unless x is outside the
+// image, the first pixel row whose centre is below v, clamped to [0, h].
+func (sc *polyScan) crossing(u, v int) {
+	xd := (float64(u)+.5)/polyScale - .5
+	if xd < 0 || xd > float64(sc.w-1) {
+		return
+	}
+	yd := (float64(v)+.5)/polyScale - .5
+	if yd < 0 {
+		yd = 0
+	} else if yd > float64(sc.h) {
+		yd = float64(sc.h)
+	}
+	yd = math.Ceil(yd)
+	x := int(xd)
+	if len(sc.a) == 0 {
+		sc.minX, sc.maxX = x, x
+	}
+	sc.minX, sc.maxX = min(sc.minX, x), max(sc.maxX, x)
+	sc.a = append(sc.a, uint32(x*sc.h+int(yd)))
+}
+
+// sorted returns the run boundaries in increasing order. They are bucketed
+// by pixel column, then each column's few entries are insertion-sorted:
+// several times faster than a comparison sort of the whole list.
+func (sc *polyScan) sorted() []uint32 {
+	a := sc.a
+	if len(a) < 16 {
+		slices.Sort(a)
+		return a
+	}
+	h := uint32(sc.h)
+	base := uint32(sc.minX) * h
+	// Buckets minX..maxX+1: a row clamped to h reads as row 0 of the next
+	// column, which is where it sorts.
+	start := make([]int32, sc.maxX-sc.minX+3)
+	for _, v := range a {
+		start[(v-base)/h+1]++
+	}
+	for i := 1; i < len(start); i++ {
+		start[i] += start[i-1]
+	}
+	out := make([]uint32, len(a), len(a)+1)
+	for _, v := range a {
+		c := (v - base) / h
+		out[start[c]] = v
+		start[c]++
+	}
+	// start[c] now ends bucket c; sort each bucket.
+	lo := int32(0)
+	for _, hi := range start[:len(start)-1] {
+		b := out[lo:hi]
+		for i := 1; i < len(b); i++ {
+			for j := i; j > 0 && b[j] < b[j-1]; j-- {
+				b[j], b[j-1] = b[j-1], b[j]
+			}
+		}
+		lo = hi
+	}
+	return out
+}
+
+// mod is the non-negative remainder of a by m.
+func mod(a, m int) int {
+	r := a % m
+	if r < 0 {
+		r += m
+	}
+	return r
 }
