@@ -179,11 +179,24 @@ func Conv2dBackwardFilter(p ConvParams, x, dy, dw, dbias []float32) {
 // colPool holds im2col buffers; one per goroutine doing convolution work.
 var colPool sync.Pool
 
-// getCol returns a buffer large enough for one group's im2col matrix.
+// colChunkFloats bounds an im2col chunk: 96 Ki values (384 KiB) stay in a
+// 512 KiB L2 cache while the product packs them, where a whole 64-channel 3×3
+// 56×56 image (7 MiB) would not.
+const colChunkFloats = 96 << 10
+
+// colChunkRows is the number of output rows whose patches one im2col chunk
+// holds: as many as fit colChunkFloats, at least one. It depends on the sizes
+// only, so the split is the same on every run.
+func colChunkRows(p ConvParams) int {
+	rows := (p.C / p.Groups) * p.KH * p.KW
+	return max(1, min(p.OutH(), colChunkFloats/(rows*p.OutW())))
+}
+
+// getCol returns a buffer large enough for one im2col chunk.
 func getCol(p ConvParams) *[]float32 {
 	n := 0
 	if !p.pointwise() {
-		n = (p.C / p.Groups) * p.KH * p.KW * p.OutH() * p.OutW()
+		n = (p.C / p.Groups) * p.KH * p.KW * colChunkRows(p) * p.OutW()
 	}
 	if v, ok := colPool.Get().(*[]float32); ok {
 		*v = grow(*v, n)
@@ -228,11 +241,13 @@ func gemmMaybeSerial(serial, transA, transB bool, m, n, k int, alpha float32, a 
 }
 
 // convForwardImage computes image n of Conv2d: per group, y_g = w_g · col_g
-// with y_g (K/G × OH·OW) first filled with the bias.
+// with y_g (K/G × OH·OW) first filled with the bias; col_g is built and
+// multiplied a chunk of output rows at a time.
 func convForwardImage(p ConvParams, x, w, bias, y []float32, n int, col []float32, serial bool) {
 	cg, kg := p.C/p.Groups, p.K/p.Groups
-	hw, ohw := p.H*p.W, p.OutH()*p.OutW()
+	hw, ow, ohw := p.H*p.W, p.OutW(), p.OutH()*p.OutW()
 	rows := cg * p.KH * p.KW
+	chunk := colChunkRows(p)
 	for g := range p.Groups {
 		xg := x[(n*p.C+g*cg)*hw : (n*p.C+(g+1)*cg)*hw]
 		yg := y[(n*p.K+g*kg)*ohw : (n*p.K+(g+1)*kg)*ohw]
@@ -244,21 +259,26 @@ func convForwardImage(p ConvParams, x, w, bias, y []float32, n int, col []float3
 				fill(yg[k*ohw:(k+1)*ohw], bias[g*kg+k])
 			}
 		}
-		b := xg
-		if !p.pointwise() {
-			im2col(p, xg, col)
-			b = col
+		if p.pointwise() {
+			gemmMaybeSerial(serial, false, false, kg, ohw, rows, 1, wg, rows, xg, ohw, beta, yg, ohw)
+			continue
 		}
-		gemmMaybeSerial(serial, false, false, kg, ohw, rows, 1, wg, rows, b, ohw, beta, yg, ohw)
+		for y0 := 0; y0 < p.OutH(); y0 += chunk {
+			y1 := min(y0+chunk, p.OutH())
+			cols := (y1 - y0) * ow
+			im2col(p, xg, col[:rows*cols], 0, cg, y0, y1)
+			gemmMaybeSerial(serial, false, false, kg, cols, rows, 1, wg, rows, col, cols, beta, yg[y0*ow:], ohw)
+		}
 	}
 }
 
-// convBackwardDataImage adds image n's input gradient: per group,
-// dcol = w_gᵀ · dy_g, scattered back onto dx by col2im.
+// convBackwardDataImage adds image n's input gradient: per group and chunk
+// of output rows, dcol = w_gᵀ · dy_g, scattered back onto dx by col2im.
 func convBackwardDataImage(p ConvParams, dy, w, dx []float32, n int, col []float32, serial bool) {
 	cg, kg := p.C/p.Groups, p.K/p.Groups
-	hw, ohw := p.H*p.W, p.OutH()*p.OutW()
+	hw, ow, ohw := p.H*p.W, p.OutW(), p.OutH()*p.OutW()
 	rows := cg * p.KH * p.KW
+	chunk := colChunkRows(p)
 	for g := range p.Groups {
 		dxg := dx[(n*p.C+g*cg)*hw : (n*p.C+(g+1)*cg)*hw]
 		dyg := dy[(n*p.K+g*kg)*ohw : (n*p.K+(g+1)*kg)*ohw]
@@ -267,27 +287,37 @@ func convBackwardDataImage(p ConvParams, dy, w, dx []float32, n int, col []float
 			gemmMaybeSerial(serial, true, false, cg, hw, kg, 1, wg, cg, dyg, ohw, 1, dxg, hw)
 			continue
 		}
-		gemmMaybeSerial(serial, true, false, rows, ohw, kg, 1, wg, rows, dyg, ohw, 0, col, ohw)
-		col2im(p, col, dxg)
+		for y0 := 0; y0 < p.OutH(); y0 += chunk {
+			y1 := min(y0+chunk, p.OutH())
+			cols := (y1 - y0) * ow
+			gemmMaybeSerial(serial, true, false, rows, cols, kg, 1, wg, rows, dyg[y0*ow:], ohw, 0, col[:rows*cols], cols)
+			col2im(p, col[:rows*cols], dxg, y0, y1)
+		}
 	}
 }
 
-// convBackwardFilterImage adds image n's weight gradient: per group,
-// dw_g += dy_g · col_gᵀ.
+// convBackwardFilterImage adds image n's weight gradient: per group and
+// chunk of output rows, dw_g += dy_g · col_gᵀ.
 func convBackwardFilterImage(p ConvParams, x, dy, dw []float32, n int, col []float32) {
 	cg, kg := p.C/p.Groups, p.K/p.Groups
-	hw, ohw := p.H*p.W, p.OutH()*p.OutW()
+	hw, ow, ohw := p.H*p.W, p.OutW(), p.OutH()*p.OutW()
 	rows := cg * p.KH * p.KW
+	chunk := colChunkRows(p)
 	for g := range p.Groups {
 		xg := x[(n*p.C+g*cg)*hw : (n*p.C+(g+1)*cg)*hw]
 		dyg := dy[(n*p.K+g*kg)*ohw : (n*p.K+(g+1)*kg)*ohw]
 		dwg := dw[g*kg*rows : (g+1)*kg*rows]
-		b := xg
-		if !p.pointwise() {
-			im2colParallel(p, xg, col)
-			b = col
+		if p.pointwise() {
+			gemm(false, true, kg, rows, ohw, 1, dyg, ohw, xg, ohw, 1, dwg, rows)
+			continue
 		}
-		gemm(false, true, kg, rows, ohw, 1, dyg, ohw, b, ohw, 1, dwg, rows)
+		for y0 := 0; y0 < p.OutH(); y0 += chunk {
+			y1 := min(y0+chunk, p.OutH())
+			cols := (y1 - y0) * ow
+			c := col[:rows*cols]
+			Parallel(cg, 4, func(lo, hi int) { im2col(p, xg, c, lo, hi, y0, y1) })
+			gemm(false, true, kg, rows, cols, 1, dyg[y0*ow:], ohw, c, cols, 1, dwg, rows)
+		}
 	}
 }
 
@@ -307,34 +337,27 @@ func validRange(out, stride, off, size int) (lo, hi int) {
 	return min(lo, out), max(hi, min(lo, out))
 }
 
-// im2col gathers the patches of one group's image x (C/G×H×W) into col, a
-// (C/G·KH·KW) × (OutH·OutW) matrix: row (c·KH+i)·KW+j holds, for every output
-// pixel, the input value its kernel tap (i, j) of channel c reads, 0 in the
-// padding. Bounds are worked out once per row segment, not per element.
-func im2col(p ConvParams, x, col []float32) {
-	im2colRows(p, x, col, 0, p.C/p.Groups)
-}
-
-// im2colParallel is im2col with channels shared over the workers.
-func im2colParallel(p ConvParams, x, col []float32) {
-	Parallel(p.C/p.Groups, 4, func(lo, hi int) { im2colRows(p, x, col, lo, hi) })
-}
-
-func im2colRows(p ConvParams, x, col []float32, c0, c1 int) {
+// im2col gathers, for channels [c0, c1) of one group's image x (C/G×H×W)
+// and output rows [y0, y1), the patches into col: a (C/G·KH·KW) × ((y1−y0)·OutW)
+// matrix whose row (c·KH+i)·KW+j holds, for each of those output pixels, the
+// input value its kernel tap (i, j) of channel c reads, 0 in the padding.
+// Bounds are worked out once per row segment, not per element.
+func im2col(p ConvParams, x, col []float32, c0, c1, y0, y1 int) {
 	oh, ow := p.OutH(), p.OutW()
-	ohw := oh * ow
+	n := (y1 - y0) * ow
 	for c := c0; c < c1; c++ {
 		xc := x[c*p.H*p.W : (c+1)*p.H*p.W]
 		for i := range p.KH {
 			yLo, yHi := validRange(oh, p.StrideH, i*p.DilationH-p.PadH, p.H)
+			yLo, yHi = min(max(yLo, y0), y1), max(min(yHi, y1), y0)
 			for j := range p.KW {
-				row := col[((c*p.KH+i)*p.KW+j)*ohw : ((c*p.KH+i)*p.KW+j+1)*ohw]
+				row := col[((c*p.KH+i)*p.KW+j)*n : ((c*p.KH+i)*p.KW+j+1)*n]
 				offW := j*p.DilationW - p.PadW
 				xLo, xHi := validRange(ow, p.StrideW, offW, p.W)
-				clear(row[:yLo*ow])
-				clear(row[yHi*ow:])
+				clear(row[:(yLo-y0)*ow])
+				clear(row[(yHi-y0)*ow:])
 				for y := yLo; y < yHi; y++ {
-					dst := row[y*ow : (y+1)*ow]
+					dst := row[(y-y0)*ow : (y-y0+1)*ow]
 					src := xc[(y*p.StrideH+i*p.DilationH-p.PadH)*p.W:]
 					clear(dst[:xLo])
 					clear(dst[xHi:])
@@ -351,22 +374,24 @@ func im2colRows(p ConvParams, x, col []float32, c0, c1 int) {
 	}
 }
 
-// col2im is im2col's adjoint: it adds every entry of col to the input pixel
-// it was gathered from, in row order, so overlapping taps sum
-// deterministically. Padding entries are dropped.
-func col2im(p ConvParams, col, dx []float32) {
+// col2im is im2col's adjoint for all channels of a group and output rows
+// [y0, y1): it adds every entry of col to the input pixel it was gathered
+// from, in row order, so overlapping taps sum deterministically. Padding
+// entries are dropped.
+func col2im(p ConvParams, col, dx []float32, y0, y1 int) {
 	oh, ow := p.OutH(), p.OutW()
-	ohw := oh * ow
+	n := (y1 - y0) * ow
 	for c := range p.C / p.Groups {
 		dxc := dx[c*p.H*p.W : (c+1)*p.H*p.W]
 		for i := range p.KH {
 			yLo, yHi := validRange(oh, p.StrideH, i*p.DilationH-p.PadH, p.H)
+			yLo, yHi = min(max(yLo, y0), y1), max(min(yHi, y1), y0)
 			for j := range p.KW {
-				row := col[((c*p.KH+i)*p.KW+j)*ohw : ((c*p.KH+i)*p.KW+j+1)*ohw]
+				row := col[((c*p.KH+i)*p.KW+j)*n : ((c*p.KH+i)*p.KW+j+1)*n]
 				offW := j*p.DilationW - p.PadW
 				xLo, xHi := validRange(ow, p.StrideW, offW, p.W)
 				for y := yLo; y < yHi; y++ {
-					src := row[y*ow : (y+1)*ow]
+					src := row[(y-y0)*ow : (y-y0+1)*ow]
 					dst := dxc[(y*p.StrideH+i*p.DilationH-p.PadH)*p.W:]
 					if p.StrideW == 1 {
 						d := dst[xLo+offW : xHi+offW]
