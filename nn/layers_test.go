@@ -114,6 +114,9 @@ func TestLayersTrainingStepReusesBuffers(t *testing.T) {
 	warm := bytesOf()
 	allocs := testing.AllocsPerRun(5, step)
 	t.Logf("cold step %d bytes; warm step %d bytes in %v allocations", cold, warm, allocs)
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop buffers at random")
+	}
 	if warm > cold/3 { // slack for the conv kernels' sync.Pool scratch, which a GC may drop
 		t.Errorf("a warm step allocates %d bytes, a cold one %d: buffers are not reused", warm, cold)
 	}
