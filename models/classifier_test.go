@@ -7,6 +7,7 @@ import (
 
 	"github.com/densepred/dp/backbone"
 	"github.com/densepred/dp/checkpoint"
+	"github.com/densepred/dp/config"
 	"github.com/densepred/dp/datasets"
 	"github.com/densepred/dp/models"
 	"github.com/densepred/dp/nn"
@@ -201,5 +202,56 @@ model:
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("head %s: error %v, want one mentioning %q", c.head, err, c.want)
 		}
+	}
+}
+
+// TestSNNMLPConfigs loads the shipped configs: each builds its classifier,
+// and the ImageNet recipe carries the official hyper-parameters.
+func TestSNNMLPConfigs(t *testing.T) {
+	for _, c := range []struct {
+		file   string
+		params int64
+	}{
+		{"../configs/cls_snnmlp_t_imagenet.yaml", 28335736},
+		{"../configs/_base_/models/snnmlp_s.yaml", 49703080},
+		{"../configs/_base_/models/snnmlp_b.yaml", 87897288},
+	} {
+		if testing.Short() && c.params > 30e6 {
+			continue
+		}
+		t.Run(c.file, func(t *testing.T) {
+			n, err := config.Load(c.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := models.Registry.Build(n.Field("model"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var p int64
+			for _, v := range nn.Params(m) {
+				p += int64(v.Value.Len())
+			}
+			if p != c.params {
+				t.Errorf("%d parameters, want %d", p, c.params)
+			}
+			if !strings.HasSuffix(c.file, "imagenet.yaml") {
+				return
+			}
+			for path, want := range map[string]string{
+				"optim_wrapper.optimizer.lr":                          "1.0e-3",
+				"optim_wrapper.optimizer.weight_decay":                "0.05",
+				"optim_wrapper.clip_grad.max_norm":                    "5.0",
+				"optim_wrapper.paramwise_cfg.custom_keys.Vth.lr_mult": "0.1",
+				"param_scheduler.0.end":                               "20",
+				"model.head.loss.label_smooth_val":                    "0.1",
+				"test_pipeline.1.crop_pct":                            "0.875",
+				"test_pipeline.1.interpolation":                       "bicubic",
+			} {
+				if got, _ := n.Get(path).Scalar(); got != want {
+					t.Errorf("%s = %q, want %q", path, got, want)
+				}
+			}
+		})
 	}
 }
