@@ -1,0 +1,373 @@
+package coco
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+func TestLinspace(t *testing.T) {
+	// repr() of np.linspace(.5, 0.95, 10) (numpy 1.24): i*step + start,
+	// so the ninth value is not the double nearest 0.9.
+	want := []float64{0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.8999999999999999, 0.95}
+	got := Linspace(.5, .95, 10)
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("Linspace(.5, .95, 10)[%d] = %.17g, want %.17g", i, got[i], want[i])
+		}
+	}
+	r := Linspace(0, 1, 101)
+	for i, v := range r[:100] {
+		if v != float64(i)*0.01 {
+			t.Errorf("Linspace(0, 1, 101)[%d] = %.17g, want %.17g", i, v, float64(i)*0.01)
+		}
+	}
+	if r[100] != 1 {
+		t.Errorf("last = %v, want 1", r[100])
+	}
+}
+
+func TestNpMean(t *testing.T) {
+	// np.mean(np.full(n, 0.1)) (numpy 1.24) for sizes that reach each
+	// branch of the pairwise sum and the 8192-element blocks; plain
+	// left-to-right summation gives 0.09999999999999999,
+	// 0.10000000000000002, 0.09999999999999981, 0.09999999999999977,
+	// 0.09999999999999859, 0.10000000000001437 and 0.09999999999996383.
+	for _, tc := range []struct {
+		n    int
+		want float64
+	}{
+		{9, 0.1},
+		{17, 0.1},
+		{100, 0.09999999999999998},
+		{129, 0.09999999999999999},
+		{1000, 0.10000000000000002},
+		{8193, 0.10000000000000002},
+		{20000, 0.10000000000000002},
+	} {
+		x := make([]float64, tc.n)
+		for i := range x {
+			x[i] = 0.1
+		}
+		if got := npMean(x); got != tc.want {
+			t.Errorf("npMean(0.1 × %d) = %.17g, want %.17g", tc.n, got, tc.want)
+		}
+	}
+}
+
+// tiny builds a one-image dataset from annotations given as JSON.
+func tiny(t *testing.T, anns string) *Dataset {
+	t.Helper()
+	src := `{"images":[{"id":1,"width":100,"height":100}],"categories":[{"id":1,"name":"a"},{"id":2,"name":"b"}],"annotations":[` + anns + `]}`
+	d, err := ReadDataset(strings.NewReader(src), "tiny.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func evalBBox(t *testing.T, gt *Dataset, results string) *Eval {
+	t.Helper()
+	dt, err := gt.ReadResults(strings.NewReader(results), "dt.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := NewEval(gt, dt, DefaultParams(BBox))
+	if err := e.Evaluate(); err != nil {
+		t.Fatal(err)
+	}
+	e.Accumulate()
+	e.Summarize()
+	return e
+}
+
+func TestPerfectDetections(t *testing.T) {
+	// mmdet's CocoMetric test in spirit: perfect boxes give AP = AR = 1
+	// wherever there is ground truth, -1 for area ranges without any. The
+	// precision is 1/(1+eps) as pycocotools computes it, so AP is 1 only
+	// to within 1e-15.
+	gt := tiny(t, `{"id":1,"image_id":1,"category_id":1,"bbox":[10,10,20,20],"area":400,"iscrowd":0},
+		{"id":2,"image_id":1,"category_id":2,"bbox":[0,0,60,60],"area":3600,"iscrowd":0}`)
+	e := evalBBox(t, gt, `[{"image_id":1,"category_id":1,"bbox":[10,10,20,20],"score":0.9},
+		{"image_id":1,"category_id":2,"bbox":[0,0,60,60],"score":0.8}]`)
+	want := []float64{1, 1, 1, 1, 1, -1, 1, 1, 1, 1, 1, -1}
+	for i := range want {
+		if math.Abs(e.Stats[i]-want[i]) > 1e-15 {
+			t.Errorf("stats[%d] = %v, want %v", i, e.Stats[i], want[i])
+		}
+	}
+}
+
+func TestIgnoreFieldOverwrittenByIsCrowd(t *testing.T) {
+	// pycocotools' _prepare sets ignore = iscrowd: an "ignore": 1 ground
+	// truth that is not a crowd still counts, so a missed one halves recall.
+	gt := tiny(t, `{"id":1,"image_id":1,"category_id":1,"bbox":[10,10,20,20],"area":400,"iscrowd":0},
+		{"id":2,"image_id":1,"category_id":1,"bbox":[50,50,20,20],"area":400,"iscrowd":0,"ignore":1}`)
+	e := evalBBox(t, gt, `[{"image_id":1,"category_id":1,"bbox":[10,10,20,20],"score":0.9}]`)
+	if got := e.RecallAt(0, 0, 0, 2); got != 0.5 {
+		t.Errorf("recall = %v, want 0.5: the ignore field must have no effect", got)
+	}
+}
+
+func TestCrowdMatching(t *testing.T) {
+	// A crowd region is ignored and absorbs any number of detections inside
+	// it (IoU over the detection's area); the real object is still found.
+	gt := tiny(t, `{"id":1,"image_id":1,"category_id":1,"bbox":[0,0,50,50],"area":2500,"iscrowd":1},
+		{"id":2,"image_id":1,"category_id":1,"bbox":[60,60,20,20],"area":400,"iscrowd":0}`)
+	e := evalBBox(t, gt, `[{"image_id":1,"category_id":1,"bbox":[5,5,10,10],"score":0.9},
+		{"image_id":1,"category_id":1,"bbox":[20,20,10,10],"score":0.8},
+		{"image_id":1,"category_id":1,"bbox":[60,60,20,20],"score":0.7}]`)
+	// Both crowd hits are ignored: precision 1 at every recall.
+	if got := e.At(0, 0, 0, 0, 2); got != 1/(1+eps) {
+		t.Errorf("precision = %v, want 1/(1+eps)", got)
+	}
+	if math.Abs(e.Stats[0]-1) > 1e-15 {
+		t.Errorf("AP = %v, want 1", e.Stats[0])
+	}
+}
+
+func TestAreaRangeUsesAnnotationArea(t *testing.T) {
+	// The box is 40×40 (medium) but the annotation's area field says 100
+	// (small): COCOeval files it under small, also in bbox evaluation.
+	gt := tiny(t, `{"id":1,"image_id":1,"category_id":1,"bbox":[0,0,40,40],"area":100,"iscrowd":0}`)
+	e := evalBBox(t, gt, `[{"image_id":1,"category_id":1,"bbox":[0,0,40,40],"score":0.9}]`)
+	if math.Abs(e.Stats[3]-1) > 1e-15 || e.Stats[4] != -1 {
+		t.Errorf("APsmall, APmedium = %v, %v; want 1, -1", e.Stats[3], e.Stats[4])
+	}
+}
+
+func TestScoreTiesKeepFileOrder(t *testing.T) {
+	// Two detections with equal scores, one false positive first in the
+	// file: with a stable sort the false positive ranks first, so the
+	// precision at recall 1 is 1/2, not 1.
+	gt := tiny(t, `{"id":1,"image_id":1,"category_id":1,"bbox":[0,0,40,40],"area":1600,"iscrowd":0}`)
+	e := evalBBox(t, gt, `[{"image_id":1,"category_id":1,"bbox":[50,50,40,40],"score":0.5},
+		{"image_id":1,"category_id":1,"bbox":[0,0,40,40],"score":0.5}]`)
+	if got := e.At(0, 100, 0, 0, 2); math.Abs(got-0.5) > 1e-15 {
+		t.Errorf("precision at recall 1 = %v, want 0.5", got)
+	}
+	// The reverse file order gives precision 1.
+	e = evalBBox(t, gt, `[{"image_id":1,"category_id":1,"bbox":[0,0,40,40],"score":0.5},
+		{"image_id":1,"category_id":1,"bbox":[50,50,40,40],"score":0.5}]`)
+	if got := e.At(0, 100, 0, 0, 2); got != 1/(1+eps) {
+		t.Errorf("precision at recall 1 = %v, want 1/(1+eps)", got)
+	}
+}
+
+func TestMaxDetsTruncation(t *testing.T) {
+	// Two objects, the better-scored detection is a false positive: with
+	// maxDets 1 only it is kept, so recall@1 is 0; AR10 sees the hit.
+	gt := tiny(t, `{"id":1,"image_id":1,"category_id":1,"bbox":[0,0,40,40],"area":1600,"iscrowd":0}`)
+	e := evalBBox(t, gt, `[{"image_id":1,"category_id":1,"bbox":[50,50,40,40],"score":0.9},
+		{"image_id":1,"category_id":1,"bbox":[0,0,40,40],"score":0.1}]`)
+	if e.Stats[6] != 0 || e.Stats[7] != 1 {
+		t.Errorf("AR1, AR10 = %v, %v; want 0, 1", e.Stats[6], e.Stats[7])
+	}
+}
+
+func TestSummaryFormat(t *testing.T) {
+	gt, err := LoadDataset(filepath.Join("testdata", "instances_val2014_100.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dt, err := gt.LoadResults(filepath.Join("testdata", "instances_val2014_fakebbox100_results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := NewEval(gt, dt, DefaultParams(BBox))
+	if err := e.Evaluate(); err != nil {
+		t.Fatal(err)
+	}
+	e.Accumulate()
+	var buf bytes.Buffer
+	if err := e.WriteSummary(&buf); err != nil {
+		t.Fatal(err)
+	}
+	// cocoapi results/val2014_fake_eval_res.txt, with current pycocotools'
+	// two spaces after "Precision".
+	want := ` Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 0.505
+ Average Precision  (AP) @[ IoU=0.50      | area=   all | maxDets=100 ] = 0.697
+ Average Precision  (AP) @[ IoU=0.75      | area=   all | maxDets=100 ] = 0.573
+ Average Precision  (AP) @[ IoU=0.50:0.95 | area= small | maxDets=100 ] = 0.586
+ Average Precision  (AP) @[ IoU=0.50:0.95 | area=medium | maxDets=100 ] = 0.519
+ Average Precision  (AP) @[ IoU=0.50:0.95 | area= large | maxDets=100 ] = 0.501
+ Average Recall     (AR) @[ IoU=0.50:0.95 | area=   all | maxDets=  1 ] = 0.387
+ Average Recall     (AR) @[ IoU=0.50:0.95 | area=   all | maxDets= 10 ] = 0.594
+ Average Recall     (AR) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 0.595
+ Average Recall     (AR) @[ IoU=0.50:0.95 | area= small | maxDets=100 ] = 0.640
+ Average Recall     (AR) @[ IoU=0.50:0.95 | area=medium | maxDets=100 ] = 0.566
+ Average Recall     (AR) @[ IoU=0.50:0.95 | area= large | maxDets=100 ] = 0.564
+`
+	if buf.String() != want {
+		t.Errorf("summary:\n%s\nwant:\n%s", buf.String(), want)
+	}
+	// Per-category AP: every category with ground truth has a number in
+	// [0, 1]; the categories' mean is stats[0] up to rounding (each
+	// category has the same T×R entries).
+	var sum float64
+	n := 0
+	for _, c := range e.PerCategoryAP() {
+		if math.IsNaN(c.AP) {
+			continue
+		}
+		if c.AP < 0 || c.AP > 1 || c.Name == "" {
+			t.Errorf("category %d %q: AP %v", c.ID, c.Name, c.AP)
+		}
+		sum += c.AP
+		n++
+	}
+	if math.Abs(sum/float64(n)-e.Summarize()[0]) > 1e-12 {
+		t.Errorf("mean per-category AP %v, stats[0] %v", sum/float64(n), e.Stats[0])
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	gtJSON := `{"images":[{"id":1,"width":4,"height":4},{"id":2,"width":4,"height":4}],"categories":[{"id":1,"name":"a"}],"annotations":[]}`
+	gt, err := ReadDataset(strings.NewReader(gtJSON), "gt.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, results string
+		want          []string
+	}{
+		{"not a list", `{"image_id":1}`, []string{"dt.json", "not a JSON list"}},
+		{"bbox length", `[{"image_id":1,"category_id":1,"bbox":[1,2,3,4],"score":1},{"image_id":1,"category_id":1,"bbox":[1,2,3],"score":1}]`,
+			[]string{"dt.json", "result 1", "bbox has 3 numbers"}},
+		{"unknown images", `[{"image_id":7,"category_id":1,"bbox":[1,2,3,4],"score":1},{"image_id":9,"category_id":1,"bbox":[1,2,3,4],"score":1}]`,
+			[]string{"image ids [7 9]", "not in the ground truth"}},
+		{"rle sum", `[{"image_id":2,"category_id":1,"segmentation":{"size":[4,4],"counts":"05"},"score":1}]`,
+			[]string{"dt.json", "result 0", "sum to 5", "4×4"}},
+		{"missing score", `[{"image_id":1,"category_id":1,"bbox":[1,2,3,4]}]`, []string{"result 0", "missing score"}},
+		{"syntax", `[{"image_id":1,"category_id":1,"bbox":[1,2,3,4],"score":1},]`, []string{"result 1", "byte"}},
+		{"number type", `[{"image_id":"1","category_id":1,"bbox":[1,2,3,4],"score":1}]`, []string{"result 0", "image_id", "want a number"}},
+	} {
+		_, err := gt.ReadResults(strings.NewReader(tc.results), "dt.json")
+		if err == nil {
+			t.Errorf("%s: no error", tc.name)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) || !strings.HasPrefix(err.Error(), "coco: ") {
+				t.Errorf("%s: error %q does not contain %q", tc.name, err, w)
+			}
+		}
+	}
+	var fe *FormatError
+	_, err = gt.ReadResults(strings.NewReader(`[{"image_id":1,"category_id":1,"bbox":[1],"score":1}]`), "dt.json")
+	if !errors.As(err, &fe) || fe.File != "dt.json" || fe.Record != "result 0" {
+		t.Errorf("error %#v, want a *FormatError for dt.json result 0", err)
+	}
+
+	for _, tc := range []struct {
+		name, gt string
+		want     string
+	}{
+		{"gt not an object", `[1]`, "not a JSON object"},
+		{"gt bbox", `{"annotations":[{"id":5,"image_id":1,"category_id":1,"area":1,"bbox":[1,2]}]}`, "annotations[0] (id 5): bbox has 2 numbers"},
+		{"gt no area", `{"annotations":[{"id":5,"image_id":1,"category_id":1,"bbox":[1,2,3,4]}]}`, "missing area"},
+		{"gt crowd rle", `{"annotations":[{"id":5,"image_id":1,"category_id":1,"area":1,"iscrowd":1,"segmentation":{"size":[2,2],"counts":[1,2]}}]}`, "sum to 3"},
+	} {
+		_, err := ReadDataset(strings.NewReader(tc.gt), "gt.json")
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "gt.json") {
+			t.Errorf("%s: error %v, want it to contain %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestResultsKinds(t *testing.T) {
+	gtJSON := `{"images":[{"id":1,"width":4,"height":4}],"categories":[{"id":1,"name":"a"}],"annotations":[]}`
+	gt, err := ReadDataset(strings.NewReader(gtJSON), "gt.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A mask-only result: area and bbox from the mask. "02>" holds the
+	// counts 0, 2, 14: rows 0-1 of column 0.
+	dt, err := gt.ReadResults(strings.NewReader(`[{"image_id":1,"category_id":1,"segmentation":{"size":[4,4],"counts":"02>"},"score":0.5}]`), "dt.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := dt[0]; a.Area != 2 || a.BBox[0] != 0 || a.BBox[1] != 0 || a.BBox[2] != 1 || a.BBox[3] != 2 || a.ID != 1 || a.IsCrowd {
+		t.Errorf("mask result = %+v, want area 2, bbox [0 0 1 2], id 1", a)
+	}
+	// A box result carrying a mask too: loadRes takes the area from the box.
+	dt, err = gt.ReadResults(strings.NewReader(`[{"image_id":1,"category_id":1,"bbox":[0,0,3,3],"segmentation":{"size":[4,4],"counts":"02>"},"score":0.5}]`), "dt.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dt[0].Area != 9 {
+		t.Errorf("box+mask result area = %v, want 9 (from the box)", dt[0].Area)
+	}
+	// Empty results evaluate (pycocotools raises).
+	dt, err = gt.ReadResults(strings.NewReader(`[]`), "dt.json")
+	if err != nil || len(dt) != 0 {
+		t.Errorf("empty results: %v, %v", dt, err)
+	}
+}
+
+func TestParamsQuirks(t *testing.T) {
+	gt := tiny(t, `{"id":1,"image_id":1,"category_id":1,"bbox":[0,0,40,40],"area":1600,"iscrowd":0},
+		{"id":2,"image_id":1,"category_id":2,"bbox":[50,50,40,40],"area":1600,"iscrowd":0}`)
+	dt, err := gt.ReadResults(strings.NewReader(`[{"image_id":1,"category_id":2,"bbox":[0,0,40,40],"score":0.9},
+		{"image_id":1,"category_id":1,"bbox":[50,50,40,40],"score":0.8}]`), "dt.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// stats[0] asks for maxDets=100 whatever MaxDets holds: without 100 it
+	// is -1 (cocoapi #558), while AP50 uses MaxDets[2].
+	p := DefaultParams(BBox)
+	p.MaxDets = []int{1, 10, 50}
+	e := NewEval(gt, dt, p)
+	if err := e.Evaluate(); err != nil {
+		t.Fatal(err)
+	}
+	e.Accumulate()
+	if s := e.Summarize(); s[0] != -1 || s[1] != 0 {
+		t.Errorf("stats[0], stats[1] = %v, %v; want -1, 0", s[0], s[1])
+	}
+	// Every detection has the wrong category; with UseCats false both
+	// match, as in proposal recall.
+	p = DefaultParams(BBox)
+	p.UseCats = false
+	e = NewEval(gt, dt, p)
+	if err := e.Evaluate(); err != nil {
+		t.Fatal(err)
+	}
+	e.Accumulate()
+	if s := e.Summarize(); math.Abs(s[0]-1) > 1e-15 || s[8] != 1 {
+		t.Errorf("UseCats=false: AP, AR100 = %v, %v; want 1, 1", s[0], s[8])
+	}
+	if _, _, K, _, _ := e.Dims(); K != 1 {
+		t.Errorf("UseCats=false: K = %d, want 1", K)
+	}
+}
+
+func TestDeterministicAcrossProcs(t *testing.T) {
+	gt, err := LoadDataset(filepath.Join("testdata", "instances_val2014_100.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dt, err := gt.LoadResults(filepath.Join("testdata", "instances_val2014_fakesegm100_results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(procs int) *Eval {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		e := NewEval(gt, dt, DefaultParams(Segm))
+		if err := e.Evaluate(); err != nil {
+			t.Fatal(err)
+		}
+		e.Accumulate()
+		return e
+	}
+	a, b := run(1), run(4)
+	for i := range a.Precision {
+		if a.Precision[i] != b.Precision[i] || a.Scores[i] != b.Scores[i] {
+			t.Fatalf("precision[%d] differs between 1 and 4 goroutines: %v, %v", i, a.Precision[i], b.Precision[i])
+		}
+	}
+}
