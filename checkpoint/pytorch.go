@@ -59,6 +59,15 @@ func ReadPyTorch(path string) (*File, error) {
 	if err != nil {
 		return nil, errf("not a readable PyTorch checkpoint: %v", err)
 	}
+	return stateDictFrom(path, obj)
+}
+
+// stateDictFrom picks the state_dict out of an unpickled checkpoint as
+// ReadPyTorch describes; path is used in errors only.
+func stateDictFrom(path string, obj any) (*File, error) {
+	errf := func(format string, args ...any) error {
+		return fmt.Errorf("checkpoint: %s: "+format, append([]any{path}, args...)...)
+	}
 	top, ok := asDict(obj)
 	if !ok {
 		return nil, errf("top-level object is %s, want a dict (a state_dict or a dict holding one)", pyTypeName(obj))
@@ -96,9 +105,10 @@ func ReadPyTorch(path string) (*File, error) {
 		return nil, errf("no tensors found (top-level keys %v)", top.keys())
 	}
 	if sdKey != "" {
+		budget := maxMetadataDicts
 		for _, e := range top {
 			if e.key != sdKey {
-				collectScalars(f.Metadata, e.key, e.value, 0)
+				collectScalars(f.Metadata, e.key, e.value, 0, &budget)
 			}
 		}
 	}
@@ -164,23 +174,30 @@ func (d pyDict) keys() []string {
 	return keys
 }
 
-// maxMetadataDepth bounds the recursion into nested dicts, which a
-// malicious pickle could make arbitrarily deep or cyclic.
-const maxMetadataDepth = 8
+// Metadata collection limits: nested dicts in a pickle may share or even
+// contain themselves, so the walk is bounded in depth and in dicts visited.
+const (
+	maxMetadataDepth = 8
+	maxMetadataDicts = 1000
+)
 
 // collectScalars records v under key if it is a scalar, or the scalars of v
-// under key.subkey if it is a dict.
-func collectScalars(meta map[string]string, key string, v any, depth int) {
+// under key.subkey if it is a dict. budget counts the dicts still allowed.
+func collectScalars(meta map[string]string, key string, v any, depth int, budget *int) {
 	if s, ok := scalarString(v); ok {
 		meta[key] = s
 		return
 	}
-	d, ok := asDict(v)
-	if !ok || depth >= maxMetadataDepth {
+	if depth >= maxMetadataDepth || *budget <= 0 {
 		return
 	}
+	d, ok := asDict(v)
+	if !ok {
+		return
+	}
+	*budget--
 	for _, e := range d {
-		collectScalars(meta, key+"."+e.key, e.value, depth+1)
+		collectScalars(meta, key+"."+e.key, e.value, depth+1, budget)
 	}
 }
 

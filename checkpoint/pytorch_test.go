@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/densepred/dp/tensor"
 )
 
 // loadRef reads the safetensors copy of the fixture state_dict, with its
@@ -178,13 +180,13 @@ func FuzzReadPyTorch(f *testing.F) {
 		if err != nil {
 			return
 		}
-		top, ok := asDict(obj)
-		if !ok {
+		out, err := stateDictFrom("fuzz", obj) // errors are fine; panics are not
+		if err != nil {
 			return
 		}
-		for _, e := range top {
-			if tt, ok := e.value.(*torchTensor); ok {
-				newFile().addTorch(e.key, tt) // errors are fine; panics are not
+		for _, name := range out.Names {
+			if tt := out.Tensors[name]; tt.Len() != tensor.Numel(tt.Shape()) {
+				t.Fatalf("%s: %d values for shape %v", name, tt.Len(), tt.Shape())
 			}
 		}
 	})

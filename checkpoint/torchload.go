@@ -63,6 +63,10 @@ var torchStorageTypes = map[string]DType{
 	"BoolStorage":     BOOL,
 }
 
+// maxStorageNumel bounds a storage's element count so that byte sizes
+// computed from it cannot overflow (2^40 elements is 8 TiB of int64).
+const maxStorageNumel = 1 << 40
+
 // Legacy format constants (torch/serialization.py).
 var legacyMagic, _ = new(big.Int).SetString("1950a86a20f9469cfc6c", 16)
 
@@ -208,15 +212,13 @@ func loadTorchLegacy(r *bufio.Reader, fileSize int64) (any, error) {
 		}
 		consumed += int64(len(b))
 		p := u(bytes.NewReader(b))
-		return p.Load()
-	}
-	next := func(what string) (any, error) {
-		v, err := unpickle(what, pickle.NewUnpickler)
+		v, err := p.Load()
 		if err != nil {
 			return nil, fmt.Errorf("legacy format: reading the %s: %w", what, err)
 		}
 		return v, nil
 	}
+	next := func(what string) (any, error) { return unpickle(what, pickle.NewUnpickler) }
 	magic, err := next("magic number")
 	if err != nil {
 		return nil, err
@@ -259,7 +261,7 @@ func loadTorchLegacy(r *bufio.Reader, fileSize int64) (any, error) {
 		return u
 	})
 	if err != nil {
-		return nil, fmt.Errorf("legacy format: reading the object: %w", err)
+		return nil, err
 	}
 	keysObj, err := next("storage keys")
 	if err != nil {
@@ -284,10 +286,10 @@ func loadTorchLegacy(r *bufio.Reader, fileSize int64) (any, error) {
 		}
 		consumed += 8
 		size, _ := s.dtype.Size()
-		nbytes := int64(s.numel) * int64(size)
-		if nbytes > fileSize-consumed {
-			return nil, fmt.Errorf("storage %s: %d bytes, more than the rest of the file", key, nbytes)
+		if int64(s.numel) > (fileSize-consumed)/int64(size) {
+			return nil, fmt.Errorf("storage %s: %d %s elements, more than the rest of the file holds", key, s.numel, s.dtype)
 		}
+		nbytes := int64(s.numel) * int64(size)
 		s.data = make([]byte, nbytes)
 		if _, err := io.ReadFull(r, s.data); err != nil {
 			return nil, fmt.Errorf("storage %s: reading %d bytes: %w", key, nbytes, err)
@@ -315,6 +317,9 @@ func parseStorageID(id any, minLen int) (storageClass, string, int, error) {
 	}
 	if !ok2 || !ok3 || numel < 0 {
 		return storageClass{}, "", 0, fmt.Errorf("malformed storage id %v", id)
+	}
+	if numel > maxStorageNumel {
+		return storageClass{}, "", 0, fmt.Errorf("storage %s: %d elements is beyond any checkpoint", key, numel)
 	}
 	return *cls, key, numel, nil
 }
