@@ -18,9 +18,10 @@ type File struct {
 	// Names lists the keys of Tensors in a stable order: sorted for
 	// safetensors, the state_dict's own order for PyTorch files.
 	Names []string
-	// Metadata holds safetensors' "__metadata__" map; for PyTorch files it
-	// holds the scalar entries (numbers, strings, booleans) found beside the
-	// state_dict, such as "epoch", formatted with fmt's %v.
+	// Metadata holds safetensors' "__metadata__" map. For PyTorch files it
+	// holds the scalars (numbers, strings, booleans) found in the checkpoint
+	// outside the tensors, under dotted paths such as "epoch" or
+	// "meta.mmdet_version", formatted as strconv does (3, 0.02, true).
 	Metadata map[string]string
 	// Raw holds the tensors that are not floating point (I64, I32, I16, I8,
 	// U8, BOOL) with their original dtype and little-endian bytes.
