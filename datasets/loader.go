@@ -205,7 +205,11 @@ func (l *Loader) Batches(epoch int) iter.Seq2[*Batch, error] {
 	return func(yield func(*Batch, error) bool) {
 		plan := l.Plan(epoch)
 		done := make(chan struct{})
-		defer close(done)
+		var wg sync.WaitGroup
+		defer func() {
+			close(done) // stops the producer and makes workers drain without work
+			wg.Wait()
+		}()
 		type job struct {
 			p *pending
 			k int
@@ -232,7 +236,6 @@ func (l *Loader) Batches(epoch int) iter.Seq2[*Batch, error] {
 			}
 			close(queue)
 		}()
-		var wg sync.WaitGroup
 		for w := 0; w < l.opt.NumWorkers; w++ {
 			wg.Add(1)
 			go func() {
@@ -252,7 +255,6 @@ func (l *Loader) Batches(epoch int) iter.Seq2[*Batch, error] {
 				}
 			}()
 		}
-		defer wg.Wait()
 		for p := range queue {
 			<-p.ready
 			if p.err != nil {
