@@ -10,7 +10,7 @@ import (
 )
 
 type entry struct {
-	defaults func() any                            // returns a pointer to a fresh options struct with defaults
+	defaults func() any                                // returns a pointer to a fresh options struct with defaults
 	build    func(opt any) (datasets.Transform, error) // takes that pointer
 }
 
