@@ -180,10 +180,7 @@ func ResizeNearest(p ResizeParams, x, y []float32) {
 		for pl := lo; pl < hi; pl++ {
 			xp, yp := x[pl*hw:(pl+1)*hw], y[pl*ohw:(pl+1)*ohw]
 			for i, h := range ih {
-				src, dst := xp[h*p.W:(h+1)*p.W], yp[i*p.OutW:(i+1)*p.OutW]
-				for j, w := range iw {
-					dst[j] = src[w]
-				}
+				gather(yp[i*p.OutW:(i+1)*p.OutW], xp[h*p.W:(h+1)*p.W], iw)
 			}
 		}
 	})
@@ -199,11 +196,32 @@ func ResizeNearestBackward(p ResizeParams, dy, dx []float32) {
 		for pl := lo; pl < hi; pl++ {
 			dxp, dyp := dx[pl*hw:(pl+1)*hw], dy[pl*ohw:(pl+1)*ohw]
 			for i, h := range ih {
-				dst, src := dxp[h*p.W:(h+1)*p.W], dyp[i*p.OutW:(i+1)*p.OutW]
-				for j, w := range iw {
-					dst[w] += src[j]
-				}
+				scatterAdd(dxp[h*p.W:(h+1)*p.W], dyp[i*p.OutW:(i+1)*p.OutW], iw)
 			}
 		}
 	})
+}
+
+// gather sets dst[j] = src[idx[j]]. Like the other inner loops of this file
+// it is a leaf function so that the compiler keeps its counters in
+// registers, which it did not inside the Parallel closures.
+func gather(dst, src []float32, idx []int) {
+	dst = dst[:len(idx)]
+	for j, i := range idx {
+		dst[j] = src[i]
+	}
+}
+
+// scatterAdd adds src[j] to dst[idx[j]] for non-decreasing idx. Runs of
+// equal indices are summed in a register first: adding them into dst one by
+// one chains every addition through memory (3× slower when upsampling ×2).
+func scatterAdd(dst, src []float32, idx []int) {
+	src = src[:len(idx)]
+	for j := 0; j < len(idx); {
+		i, s := idx[j], src[j]
+		for j++; j < len(idx) && idx[j] == i; j++ {
+			s += src[j]
+		}
+		dst[i] += s
+	}
 }

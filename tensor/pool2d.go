@@ -162,13 +162,7 @@ func AvgPool2d(p PoolParams, countIncludePad bool, x, y []float32) {
 			for i := 0; i < oh; i++ {
 				for j := 0; j < ow; j++ {
 					h0, h1, w0, w1, div := p.avgWindow(i, j, countIncludePad)
-					var s float32
-					for h := h0; h < h1; h++ {
-						for _, v := range xp[h*p.W+w0 : h*p.W+w1] {
-							s += v
-						}
-					}
-					yp[i*ow+j] = s / div
+					yp[i*ow+j] = sumWindow(xp, p.W, h0, h1, w0, w1) / div
 				}
 			}
 		}
@@ -188,13 +182,7 @@ func AvgPool2dBackward(p PoolParams, countIncludePad bool, dy, dx []float32) {
 			for i := 0; i < oh; i++ {
 				for j := 0; j < ow; j++ {
 					h0, h1, w0, w1, div := p.avgWindow(i, j, countIncludePad)
-					g := dyp[i*ow+j] / div
-					for h := h0; h < h1; h++ {
-						row := dxp[h*p.W+w0 : h*p.W+w1]
-						for k := range row {
-							row[k] += g
-						}
-					}
+					addWindow(dxp, p.W, h0, h1, w0, w1, dyp[i*ow+j]/div)
 				}
 			}
 		}
@@ -221,13 +209,7 @@ func AdaptiveAvgPool2d(n, c, h, w, oh, ow int, x, y []float32) {
 				h0, h1 := adaptiveRange(i, h, oh)
 				for j := 0; j < ow; j++ {
 					w0, w1 := adaptiveRange(j, w, ow)
-					var s float32
-					for r := h0; r < h1; r++ {
-						for _, v := range xp[r*w+w0 : r*w+w1] {
-							s += v
-						}
-					}
-					yp[i*ow+j] = s / float32((h1-h0)*(w1-w0))
+					yp[i*ow+j] = sumWindow(xp, w, h0, h1, w0, w1) / float32((h1-h0)*(w1-w0))
 				}
 			}
 		}
@@ -246,13 +228,7 @@ func AdaptiveAvgPool2dBackward(n, c, h, w, oh, ow int, dy, dx []float32) {
 				h0, h1 := adaptiveRange(i, h, oh)
 				for j := 0; j < ow; j++ {
 					w0, w1 := adaptiveRange(j, w, ow)
-					g := dyp[i*ow+j] / float32((h1-h0)*(w1-w0))
-					for r := h0; r < h1; r++ {
-						row := dxp[r*w+w0 : r*w+w1]
-						for k := range row {
-							row[k] += g
-						}
-					}
+					addWindow(dxp, w, h0, h1, w0, w1, dyp[i*ow+j]/float32((h1-h0)*(w1-w0)))
 				}
 			}
 		}
@@ -265,5 +241,28 @@ func checkAdaptive(op string, n, c, h, w, oh, ow, x, y int) {
 	}
 	if x < n*c*h*w || y < n*c*oh*ow {
 		panic(fmt.Sprintf("%s: %s buffers %d and %d for input %dx%dx%dx%d, output %dx%d", errShortBuf, op, x, y, n, c, h, w, oh, ow))
+	}
+}
+
+// sumWindow returns the sum of plane[h·w+c] over rows [h0,h1) and columns
+// [w0,w1) of a plane of width w, row by row. Window loops are leaf
+// functions so that the compiler keeps their counters in registers.
+func sumWindow(plane []float32, w, h0, h1, w0, w1 int) float32 {
+	var s float32
+	for h := h0; h < h1; h++ {
+		for _, v := range plane[h*w+w0 : h*w+w1] {
+			s += v
+		}
+	}
+	return s
+}
+
+// addWindow adds g to plane[h·w+c] over rows [h0,h1) and columns [w0,w1).
+func addWindow(plane []float32, w, h0, h1, w0, w1 int, g float32) {
+	for h := h0; h < h1; h++ {
+		row := plane[h*w+w0 : h*w+w1]
+		for k := range row {
+			row[k] += g
+		}
 	}
 }
