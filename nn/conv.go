@@ -23,9 +23,9 @@ type ConvOptions struct {
 	// strided convolution maps to the same output; default 0. It must be
 	// smaller than the stride or the dilation. Conv2dOp panics if it is set.
 	OutputPadding [2]int
-	// Groups splits the channels into independent groups; default 1.
-	// Groups equal to the input channels (and a multiplier of output
-	// channels) is a depthwise convolution.
+	// Groups splits the channels into independent groups; default 1. With
+	// Groups equal to the input channels (and output channels a multiple of
+	// them) the convolution is depthwise.
 	Groups int
 }
 
