@@ -26,7 +26,7 @@ func Read(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
-	var head [4]byte
+	var head [9]byte
 	n, err := io.ReadFull(f, head[:])
 	f.Close()
 	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
@@ -38,8 +38,19 @@ func Read(path string) (*File, error) {
 	return ReadSafetensors(path)
 }
 
+// isPyTorch reports whether a file starting with head is a PyTorch archive
+// (zip) or legacy pickle rather than safetensors. A safetensors header length
+// may begin with the pickle PROTO byte 0x80, so a file whose ninth byte opens
+// a JSON object ('{', the start of every safetensors header) is never taken
+// for a pickle.
 func isPyTorch(head []byte) bool {
-	return isZip(head) || len(head) > 0 && head[0] == pickleProto
+	if isZip(head) {
+		return true
+	}
+	if len(head) == 9 && head[8] == '{' {
+		return false
+	}
+	return len(head) > 0 && head[0] == pickleProto
 }
 
 func isZip(head []byte) bool {
