@@ -163,3 +163,13 @@ func NewLayerNorm(normalizedShape []int, o LayerNormOptions) *LayerNorm {
 func (l *LayerNorm) Forward(x *Var) *Var {
 	return LayerNormOp(x, l.Weight, l.Bias, l.NormalizedShape, l.eps)
 }
+
+// IsNorm marks BatchNorm2d as a normalisation layer (nn.Normalizer), so
+// optimizers can exempt its parameters from weight decay.
+func (*BatchNorm2d) IsNorm() bool { return true }
+
+// IsNorm marks GroupNorm as a normalisation layer (nn.Normalizer).
+func (*GroupNorm) IsNorm() bool { return true }
+
+// IsNorm marks LayerNorm as a normalisation layer (nn.Normalizer).
+func (*LayerNorm) IsNorm() bool { return true }
