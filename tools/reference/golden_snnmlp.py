@@ -67,7 +67,7 @@ class LIFSpike(nn.Module):
 
     def forward(self, x):
         y = lif_slices(x, self.tau, self.Vth, self.lif, self.dim)
-        if y.requires_grad:
+        if y.requires_grad and hasattr(self, "name"):
             # Record sum |dL/dy|, the scale of the tau and Vth gradients.
             y.register_hook(lambda g: GABS.__setitem__(self.name, g.abs().sum().item()))
         return y
