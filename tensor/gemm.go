@@ -10,9 +10,17 @@ import "fmt"
 // op(B) is k×n (B is k×n with ldb >= n, or n×k with ldb >= k when transB) and C is
 // m×n with ldc >= n. With beta == 0, C is overwritten and need not be initialised.
 //
-// Work is split over the worker pool in whole tiles of C and the k dimension is
-// reduced in order inside a tile, so results are deterministic. Gemm panics on
-// inconsistent sizes or short buffers.
+// op(A) and op(B) are packed into panels and multiplied by the micro-kernel of
+// the current variant (see GemmVariants and SetGemmVariant): AVX2+FMA assembly
+// where the CPU has it, a pure-Go kernel otherwise or with the noasm build tag.
+// Work is split over up to GOMAXPROCS goroutines in whole tiles of C, and k is
+// reduced in fixed blocks, in order, inside a tile: every element of C is
+// computed by the same operations whatever the split, so results are
+// bit-identical for any GOMAXPROCS and any scheduling. Products under about
+// 2·64³ flops stay on the calling goroutine.
+//
+// Gemm panics on negative sizes, leading dimensions smaller than the rows they
+// hold, or short buffers.
 func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 	if m == 0 || n == 0 {
