@@ -188,9 +188,9 @@ func (c *ImageClassifier) Predict(tp *nn.Tape, b *datasets.Batch) ([]Result, err
 }
 
 // FLOPs implements backbone.FLOPsCounter when the backbone does: the
-// backbone's layers, then the final norm and the head counted as the
-// official SNN-MLP flops() counts them (C·H·W/2^stages for the norm,
-// C·classes for the head, H×W the patch grid).
+// backbone's layers, then the final norm (as the backbone's HeadNormFLOPs
+// says when it has one, otherwise C·H·W of the last map) and the head
+// (C·classes, the official count).
 func (c *ImageClassifier) FLOPs(h, w int) []backbone.LayerFLOPs {
 	fc, ok := c.Backbone.(backbone.FLOPsCounter)
 	if !ok {
@@ -198,16 +198,14 @@ func (c *ImageClassifier) FLOPs(h, w int) []backbone.LayerFLOPs {
 	}
 	out := fc.FLOPs(h, w)
 	strides := c.Backbone.OutStrides()
-	patch := strides[0]
 	chans := c.Backbone.OutChannels()
 	in := int64(chans[len(chans)-1])
-	stages := 0
-	for s := strides[len(strides)-1] / patch; s > 1; s /= 2 {
-		stages++
-	}
 	if c.Head.Norm != nil {
-		// The official count: num_features · (H/patch)·(W/patch) // 2^num_layers.
-		f := in * int64(h/patch) * int64(w/patch) / int64(1<<(stages+1))
+		s := strides[len(strides)-1]
+		f := in * int64((h+s-1)/s) * int64((w+s-1)/s)
+		if hn, ok := c.Backbone.(interface{ HeadNormFLOPs(h, w int) int64 }); ok {
+			f = hn.HeadNormFLOPs(h, w)
+		}
 		out = append(out, backbone.LayerFLOPs{Name: "norm", Params: 2 * in, FLOPs: f})
 	}
 	nc := int64(c.Head.opts.NumClasses)

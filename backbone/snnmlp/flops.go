@@ -63,3 +63,14 @@ func (m *SNNMLP) FLOPs(h, w int) []backbone.LayerFLOPs {
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// HeadNormFLOPs is what the official flops() counts for the classifier's
+// final GroupNorm on an h×w input: num_features · (h/patch)·(w/patch) //
+// 2^num_layers, with the integer divisions of the official code. (The norm
+// runs on the last stage's map, (h/patch)·(w/patch) / 4^(num_layers-1)
+// positions; the official count keeps the formula of the Swin code it came
+// from.)
+func (m *SNNMLP) HeadNormFLOPs(h, w int) int64 {
+	p := m.opts.PatchSize
+	return int64(m.dims[len(m.dims)-1]) * int64(h/p) * int64(w/p) / int64(1<<len(m.dims))
+}
