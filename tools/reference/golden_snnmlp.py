@@ -31,7 +31,8 @@ Files (run from the repository root: /usr/bin/python3 tools/reference/golden_snn
       (stage{i}.{in}: every 11th element of the flattened tensor), and for
       224 the gradients: grad.{param} in full for tau/Vth, every 1009th
       element otherwise.
-  snnmlp_mini.pth, snnmlp_mini_model.pth, snnmlp_mini_badshape.pth: see main.
+  snnmlp_mini.pth, snnmlp_mini_model.pth, snnmlp_mini_badshape.pth,
+  snnmlp_mini_input.npy, snnmlp_mini_features.safetensors: see main.
 Both golden files also hold gabs.{lif} = sum |dL/dy| over the output of each LIF
 layer for the gradient input: tau and Vth gradients are sums over every
 element of such a map, so their float32 error scales with this sum rather
@@ -291,6 +292,14 @@ def main():
     sd = mini.state_dict()
     torch.save(sd, os.path.join(OUT, "snnmlp_mini.pth"))
     torch.save({"model": sd, "epoch": 299}, os.path.join(OUT, "snnmlp_mini_model.pth"))
+    # dp features' end-to-end check: the mini classifier's outputs for a
+    # 1x3x64x64 input stored as .npy.
+    x = make_input("input.mini", (1, 3, 64, 64))
+    np.save(os.path.join(OUT, "snnmlp_mini_input.npy"), x.numpy())
+    with torch.no_grad():
+        logits, stages = mini(x)
+    st.save(os.path.join(OUT, "snnmlp_mini_features.safetensors"),
+            {"logits": logits, "backbone.0": stages[-1]})
     bad = dict(sd)
     bad["head.weight"] = torch.zeros(6, 32)
     torch.save(bad, os.path.join(OUT, "snnmlp_mini_badshape.pth"))

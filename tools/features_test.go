@@ -1,0 +1,123 @@
+package tools
+
+import (
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/densepred/dp/checkpoint"
+	"github.com/densepred/dp/nn/nntest"
+)
+
+// miniConfig is the classifier of models/testdata/snnmlp_mini*.pth (written
+// by tools/reference/golden_snnmlp.py) with a 64×64 test pipeline.
+const miniConfig = `
+model:
+  type: ImageClassifier
+  backbone: {type: SNNMLP, embed_dim: 4, depths: [1, 1, 1, 1], out_indices: [3], out_norms: false, dense: false}
+  head: {type: LinearClsHead, num_classes: 5}
+test_pipeline:
+  - {type: LoadImage}
+  - {type: CenterCrop, crop_size: 64, crop_pct: 0.875, interpolation: bicubic}
+  - {type: Normalize, mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, 57.375]}
+`
+
+func writeMiniConfig(t *testing.T, dir, extra string) string {
+	t.Helper()
+	p := filepath.Join(dir, "mini.yaml")
+	if err := os.WriteFile(p, []byte(miniConfig+extra), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestFeaturesMatchPyTorch runs dp features on the .npy input with the
+// PyTorch-written checkpoint, plain and wrapped as {"model": ...}, and
+// compares with PyTorch's outputs.
+func TestFeaturesMatchPyTorch(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeMiniConfig(t, dir, "")
+	want, err := checkpoint.ReadSafetensors("../models/testdata/snnmlp_mini_features.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ck := range []string{"snnmlp_mini.pth", "snnmlp_mini_model.pth"} {
+		t.Run(ck, func(t *testing.T) {
+			out := filepath.Join(dir, ck+".safetensors")
+			if _, err := runDP(t, "features", "--config", cfg, "--checkpoint", "../models/testdata/"+ck,
+				"--input", "../models/testdata/snnmlp_mini_input.npy", "--out", out); err != nil {
+				t.Fatal(err)
+			}
+			got, err := checkpoint.ReadSafetensors(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range []string{"logits", "backbone.0"} {
+				nntest.AssertClose(t, k, got.Tensors[k], want.Tensors[k], 1e-4)
+			}
+		})
+	}
+	t.Run("wrong shape", func(t *testing.T) {
+		_, err := runDP(t, "features", "--config", cfg, "--checkpoint", "../models/testdata/snnmlp_mini_badshape.pth",
+			"--input", "../models/testdata/snnmlp_mini_input.npy", "--out", filepath.Join(dir, "x.safetensors"))
+		if err == nil || !strings.Contains(err.Error(), "head.weight") {
+			t.Errorf("error %v, want one naming head.weight", err)
+		}
+	})
+}
+
+// TestFeaturesImage runs an image through the config's test pipeline.
+func TestFeaturesImage(t *testing.T) {
+	dir := t.TempDir()
+	img := image.NewRGBA(image.Rect(0, 0, 90, 70))
+	for y := 0; y < 70; y++ {
+		for x := 0; x < 90; x++ {
+			img.Set(x, y, color.RGBA{uint8(x * 2), uint8(y * 3), uint8(x + y), 255})
+		}
+	}
+	imgPath := filepath.Join(dir, "in.png")
+	f, err := os.Create(imgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	out := filepath.Join(dir, "out.safetensors")
+	stdout, err := runDP(t, "features", "--config", writeMiniConfig(t, dir, ""), "--input", imgPath, "--out", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := checkpoint.ReadSafetensors(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := got.Tensors["backbone.0"].Shape(); len(s) != 4 || s[1] != 32 || s[2] != 2 || s[3] != 2 {
+		t.Errorf("backbone.0 shape %v, want [1 32 2 2] (64×64 crop)", s)
+	}
+	if !strings.Contains(stdout, "[1 5]") {
+		t.Errorf("stdout %q does not report the logits' shape", stdout)
+	}
+}
+
+func TestReadNpyErrors(t *testing.T) {
+	dir := t.TempDir()
+	for name, c := range map[string]struct{ data, want string }{
+		"magic.npy": {"NUMPY....", "magic"},
+		"dtype.npy": {"\x93NUMPY\x01\x00\x44\x00{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }          \n" + strings.Repeat("\x00", 16), "dtype"},
+		"short.npy": {"\x93NUMPY\x01\x00\x44\x00{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }          \n" + strings.Repeat("\x00", 8), "8 data bytes for 3"},
+	} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(c.data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := readNpy(p); err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v", name, err)
+		}
+	}
+}
