@@ -57,8 +57,8 @@ func (e *Eval) Accumulate() {
 			}
 		}
 		var sub []accDet
+		var st []uint8 // st[i*A*T + a*T + t]: the outcome of sub[i]
 		var rc, pr []float64
-		var tp, fp []float64
 		for m, maxDet := range p.MaxDets {
 			sub = sub[:0]
 			for _, x := range dets {
@@ -67,33 +67,31 @@ func (e *Eval) Accumulate() {
 				}
 			}
 			nd := len(sub)
-			// Cumulative true and false positives of every (area range,
-			// IoU threshold) in one pass: row at = a*T+t of rc and pr.
-			rc, pr = grow(rc, A*T*nd), grow(pr, A*T*nd)
-			tp, fp = grow(tp, A*T), grow(fp, A*T)
-			clear(tp)
-			clear(fp)
+			// Gather the outcomes in score order once; each (area range,
+			// IoU threshold) then reads its column.
+			st = grow(st, nd*A*T)
 			for i, x := range sub {
-				ev := E[x.img]
-				st := ev.state[int(x.d)*A*T : (int(x.d)+1)*A*T]
-				for at, s := range st {
-					switch s {
-					case stateTP:
-						tp[at]++
-					case stateFP:
-						fp[at]++
-					}
-					rc[at*nd+i] = tp[at] / float64(npig[at/T])
-					pr[at*nd+i] = tp[at] / (fp[at] + tp[at] + eps)
-				}
+				copy(st[i*A*T:(i+1)*A*T], E[x.img].state[int(x.d)*A*T:(int(x.d)+1)*A*T])
 			}
+			rc, pr = grow(rc, nd), grow(pr, nd)
 			for a := range A {
 				if npig[a] == 0 {
 					continue
 				}
+				n := float64(npig[a])
 				for t := range T {
 					at := a*T + t
-					rc, pr := rc[at*nd:(at+1)*nd], pr[at*nd:(at+1)*nd]
+					var tp, fp float64
+					for i := range nd {
+						switch st[i*A*T+at] {
+						case stateTP:
+							tp++
+						case stateFP:
+							fp++
+						}
+						rc[i] = tp / n
+						pr[i] = tp / (fp + tp + eps)
+					}
 					ri := ((t*K+k)*A+a)*M + m
 					if nd > 0 {
 						e.Recall[ri] = rc[nd-1]
@@ -119,7 +117,7 @@ func (e *Eval) Accumulate() {
 								i++
 							}
 						} else {
-							i = sort.SearchFloat64s(rc, thr)
+							i = sort.SearchFloat64s(rc[:nd], thr)
 						}
 						if past = past || i >= nd; past {
 							e.Precision[pi] = 0

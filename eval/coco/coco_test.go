@@ -3,9 +3,12 @@ package coco
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -368,6 +371,55 @@ func TestDeterministicAcrossProcs(t *testing.T) {
 	for i := range a.Precision {
 		if a.Precision[i] != b.Precision[i] || a.Scores[i] != b.Scores[i] {
 			t.Fatalf("precision[%d] differs between 1 and 4 goroutines: %v, %v", i, a.Precision[i], b.Precision[i])
+		}
+	}
+}
+
+func TestSegmentationJSON(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Segmentation
+	}{
+		{`{"size": [2, 3], "counts": "1\u003c\\/\n\u00e9\ud83d\ude00"}`, Segmentation{Kind: SegCompressedRLE, Size: [2]int{2, 3}, CountsString: "1<\\/\n\u00e9\U0001F600"}},
+		{`{"counts": [1, 2, 3], "size": [2, 3]}`, Segmentation{Kind: SegRLE, Size: [2]int{2, 3}, Counts: []uint32{1, 2, 3}}},
+		{`[[1, 2.5, -3e2, 4], []]`, Segmentation{Kind: SegPolygons, Polygons: [][]float64{{1, 2.5, -300, 4}, {}}}},
+		{`null`, Segmentation{}},
+	} {
+		var got Segmentation
+		if err := got.UnmarshalJSON([]byte(tc.in)); err != nil {
+			t.Errorf("%s: %v", tc.in, err)
+			continue
+		}
+		if got.Kind != tc.want.Kind || got.Size != tc.want.Size || got.CountsString != tc.want.CountsString ||
+			fmt.Sprint(got.Counts) != fmt.Sprint(tc.want.Counts) || fmt.Sprint(got.Polygons) != fmt.Sprint(tc.want.Polygons) {
+			t.Errorf("%s: got %+v, want %+v", tc.in, got, tc.want)
+		}
+	}
+	for _, bad := range []string{`{"size": [2], "counts": "1"}`, `{"size": [2, 2]}`, `[[1, 2,]]`, `"x"`, `{"size": [1, 1], "counts": "\q"}`, `[[1, 01.]]`} {
+		var s Segmentation
+		if err := s.UnmarshalJSON([]byte(bad)); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+}
+
+func TestFastFloat(t *testing.T) {
+	// The fast path must equal strconv.ParseFloat wherever it answers.
+	rng := rand.New(rand.NewPCG(5, 6))
+	cases := []string{"0", "-0", "0.0", "-0.0", "1", "123.45", "-123.45", "0.1", "0.30000000000000004", "999999999999999",
+		"9007199254740993", "1.5e3", "1e-5", "12345678901234567890", "0.0000000000000000000001", "640.000"}
+	for range 20000 {
+		v := rng.Float64() * math.Pow(10, float64(rng.IntN(12)-4))
+		if rng.IntN(2) == 0 {
+			v = -v
+		}
+		cases = append(cases, strconv.FormatFloat(v, 'f', rng.IntN(12), 64), strconv.FormatFloat(v, 'f', -1, 64))
+	}
+	for _, c := range cases {
+		want, err := strconv.ParseFloat(c, 64)
+		got, ok := fastFloat([]byte(c))
+		if ok && (err != nil || math.Float64bits(got) != math.Float64bits(want)) {
+			t.Fatalf("fastFloat(%q) = %v, ParseFloat = %v, %v", c, got, want, err)
 		}
 	}
 }

@@ -2,9 +2,10 @@ package coco
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -248,6 +249,9 @@ func (s *scanner) float() (float64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if v, ok := fastFloat(b); ok {
+		return v, nil
+	}
 	// ParseFloat does not keep its argument, so a view of the input is safe.
 	v, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(b), len(b)), 64)
 	if err != nil {
@@ -427,9 +431,9 @@ func (s *scanner) skipNumberLists() bool {
 }
 
 // unescape returns the contents of the string literal that starts at
-// start and ends before s.pos, escapes undone. Compressed RLE strings use
-// '\\' often, so the one-character escapes are undone here; \u escapes go
-// through encoding/json.
+// start and ends before s.pos, escapes undone (compressed RLE strings
+// contain '\\' often). A lone or invalid surrogate becomes U+FFFD, as
+// encoding/json makes it.
 func (s *scanner) unescape(start int) ([]byte, error) {
 	lit := s.data[start+1 : s.pos-1]
 	out := make([]byte, 0, len(lit))
@@ -454,16 +458,96 @@ func (s *scanner) unescape(start int) ([]byte, error) {
 		case 't':
 			out = append(out, '\t')
 		case 'u':
-			var v string
-			if err := json.Unmarshal(s.data[start:s.pos], &v); err != nil {
-				s.pos = start
-				return nil, s.errorf("bad string: %v", err)
+			// Go's encoder writes '<', '>' and '&' (all RLE characters) as
+			// \u003c, \u003e and \u0026.
+			r, n := s.hex4(lit[i+1:])
+			if n == 0 {
+				s.pos = start + 1 + i
+				return nil, s.errorf("invalid \\u escape in string")
 			}
-			return []byte(v), nil
+			i += n
+			if utf16.IsSurrogate(r) {
+				r2, n2 := rune(-1), 0
+				if i+2 < len(lit) && lit[i+1] == '\\' && lit[i+2] == 'u' {
+					r2, n2 = s.hex4(lit[i+3:])
+				}
+				if r = utf16.DecodeRune(r, r2); r != utf8.RuneError && n2 > 0 {
+					i += 2 + n2
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			out = utf8.AppendRune(out, r)
 		default:
 			s.pos = start + 1 + i
 			return nil, s.errorf("invalid escape \\%c in string", lit[i])
 		}
 	}
 	return out, nil
+}
+
+// hex4 reads the four hex digits of a \u escape, returning the rune and 4,
+// or 0 digits read if they are not there.
+func (s *scanner) hex4(b []byte) (rune, int) {
+	if len(b) < 4 {
+		return 0, 0
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		case c >= 'A' && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, 0
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, 4
+}
+
+// pow10 holds the powers of ten that are exact in float64.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// fastFloat parses the common coordinates of COCO files, such as "-123.45":
+// when the digits form an integer below 2^53 and there are at most 22
+// decimals, mantissa / 10^decimals divides two exact doubles, which IEEE
+// rounds correctly (Clinger's fast path), so the result equals ParseFloat's.
+// It reports false for anything else (exponents, long mantissas).
+func fastFloat(b []byte) (float64, bool) {
+	i := 0
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		i++
+	}
+	var mant uint64
+	digits, frac := 0, 0
+	seenDot := false
+	for ; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case c >= '0' && c <= '9':
+			mant = mant*10 + uint64(c-'0')
+			digits++
+			if seenDot {
+				frac++
+			}
+		case c == '.' && !seenDot:
+			seenDot = true
+		default:
+			return 0, false
+		}
+	}
+	if digits == 0 || digits > 15 || frac > 22 {
+		return 0, false
+	}
+	v := float64(mant) / pow10[frac]
+	if neg {
+		v = -v
+	}
+	return v, true
 }

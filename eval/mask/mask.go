@@ -140,12 +140,64 @@ func (r RLE) ToBBox() [4]float64 {
 		return [4]float64{}
 	}
 	xs, ys := uint32(r.W), h
+	var xe, ye, xp uint32
+	// The position cc = cx·h + cy is advanced by each count; most counts
+	// stay within a column, which spares rleToBbox's division.
+	var cc, cx, cy uint64
+	h64 := uint64(h)
+	for j := 0; j < m; j++ {
+		c := uint64(r.Counts[j])
+		cc += c
+		if cc > math.MaxUint32 {
+			return r.toBBoxSlow() // the C code's position wraps around
+		}
+		if cy += c; cy >= h64 {
+			if cy < 2*h64 {
+				cy -= h64
+				cx++
+			} else {
+				q := cy / h64
+				cx += q
+				cy -= q * h64
+			}
+		}
+		x, y := uint32(cx), uint32(cy)
+		if j%2 == 1 {
+			// The last pixel of a run of ones: position cc-1.
+			switch {
+			case cc == 0:
+				return r.toBBoxSlow()
+			case y == 0:
+				x, y = x-1, h-1
+			default:
+				y--
+			}
+		}
+		if j%2 == 0 {
+			xp = x
+		} else if xp < x {
+			ys, ye = 0, h-1
+		}
+		xs, xe = min(xs, x), max(xe, x)
+		ys, ye = min(ys, y), max(ye, y)
+	}
+	return [4]float64{float64(xs), float64(ys), float64(xe - xs + 1), float64(ye - ys + 1)}
+}
+
+// toBBoxSlow is rleToBbox as written in maskApi.c, with a division per count.
+func (r RLE) toBBoxSlow() [4]float64 {
+	h := uint32(r.H)
+	m := len(r.Counts) / 2 * 2
+	if m == 0 || h == 0 {
+		return [4]float64{}
+	}
+	xs, ys := uint32(r.W), h
 	var xe, ye, xp, cc uint32
 	for j := 0; j < m; j++ {
 		cc += r.Counts[j]
 		t := cc - uint32(j%2)
-		x := t / h
-		y := t - x*h
+		y := t % h
+		x := (t - y) / h
 		if j%2 == 0 {
 			xp = x
 		} else if xp < x {

@@ -2,6 +2,7 @@ package mask
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -318,6 +319,31 @@ func TestRoundTripMany(t *testing.T) {
 		}
 		if !math.IsNaN(float64(n)) && Merge([]RLE{r, r}, true).Area() != n {
 			t.Fatalf("bitmap %09b: self intersection area differs", bits)
+		}
+	}
+}
+
+func TestToBBoxFastPath(t *testing.T) {
+	// The incremental ToBBox against maskApi.c's division per count, on
+	// random RLEs with empty runs, runs across columns and counts spanning
+	// several columns, valid or not.
+	rng := rand.New(rand.NewPCG(3, 4))
+	for n := 0; n < 20000; n++ {
+		h, w := 1+rng.IntN(9), 1+rng.IntN(9)
+		var counts []uint32
+		for range rng.IntN(8) {
+			switch rng.IntN(4) {
+			case 0:
+				counts = append(counts, 0)
+			case 1:
+				counts = append(counts, uint32(rng.IntN(3*h)))
+			default:
+				counts = append(counts, uint32(rng.IntN(h+1)))
+			}
+		}
+		r := RLE{H: h, W: w, Counts: counts}
+		if got, want := r.ToBBox(), r.toBBoxSlow(); got != want {
+			t.Fatalf("%dx%d %v: ToBBox = %v, maskApi.c gives %v", h, w, counts, got, want)
 		}
 	}
 }

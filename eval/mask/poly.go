@@ -74,12 +74,14 @@ func FrPoly(xy []float64, h, w int) RLE {
 			sc.pu, sc.pv = t1+xs, row(t1)
 		} else {
 			s := float64(xe-xs) / float64(dy)
-			for d := 0; d <= dy; d++ {
-				t := d
-				if flip {
-					t = dy - d
+			if !sc.steepEdge(xs, ys, dy, s, flip) {
+				for d := 0; d <= dy; d++ {
+					t := d
+					if flip {
+						t = dy - d
+					}
+					sc.point(int(float64(xs)+float64(s*float64(t))+.5), t+ys)
 				}
-				sc.point(int(float64(xs)+float64(s*float64(t))+.5), t+ys)
 			}
 		}
 	}
@@ -122,9 +124,64 @@ type polyScan struct {
 	h, w   int
 	a      []uint32 // run boundaries as column-major pixel positions
 	pu, pv int      // previous point
-	minX   int      // smallest and largest pixel column in a
-	maxX   int
+	col    []int32  // col[i] = a[i] / h, the column a position falls in
+	minCol int      // smallest and largest col
+	maxCol int
 	have   bool // pu, pv are set
+}
+
+// steepEdge adds the run boundaries of an edge steeper than 45°, whose
+// points are (u(t), ys+t) for t = 0..dy with u(t) = (int)(xs + s·t + .5),
+// walked from t = 0 or, if flip, from t = dy. Instead of visiting every t
+// it finds where u changes past a pixel-centre column: u is monotone in t
+// and |s| < 1, so u moves by one column at a time and the boundary between
+// grid columns c and c+1 lies between the last t with u(t) on one side and
+// the next. The crossing then sits at column c and row min(v) = ys + t,
+// whichever way the edge is walked. It reports false, having added nothing,
+// if it meets a step of two columns (possible only through rounding), and
+// the caller walks the edge point by point instead.
+func (sc *polyScan) steepEdge(xs, ys, dy int, s float64, flip bool) bool {
+	u := func(t int) int { return int(float64(xs) + float64(s*float64(t)) + .5) }
+	t0, t1 := 0, dy // first and last t walked
+	if flip {
+		t0, t1 = dy, 0
+	}
+	saved := *sc
+	sc.point(u(t0), ys+t0)
+	lo, hi := u(0), u(dy)
+	inc := hi >= lo
+	if !inc {
+		lo, hi = hi, lo
+	}
+	// Pixel-centre columns c = 5x+2 with both c and c+1 reached, inside the image.
+	first := max(lo+mod(2-lo, polyScale), 2)
+	last := min(hi-1, polyScale*(sc.w-1)+2)
+	for c := first; c <= last; c += polyScale {
+		// The last t on the low side of the boundary (u ≤ c when u grows,
+		// u ≥ c+1 when it falls), estimated from the line and corrected.
+		low := func(t int) bool { return (u(t) <= c) == inc }
+		est := math.Floor((float64(c) + .5 - float64(xs)) / s)
+		t := dy - 1
+		if est < float64(dy-1) {
+			t = max(int(est), 0)
+		}
+		for t < dy-1 && low(t+1) {
+			t++
+		}
+		for t > 0 && !low(t) {
+			t--
+		}
+		a, b := u(t), u(t+1)
+		if inc && (a != c || b != c+1) || !inc && (a != c+1 || b != c) {
+			a, col := sc.a[:len(saved.a)], sc.col[:len(saved.col)]
+			*sc = saved
+			sc.a, sc.col = a, col
+			return false
+		}
+		sc.crossing(c, ys+t)
+	}
+	sc.pu, sc.pv = u(t1), ys+t1
+	return true
 }
 
 // point adds the next boundary point (u, v) on the upsampled grid.
@@ -156,37 +213,40 @@ func (sc *polyScan) crossing(u, v int) {
 		yd = float64(sc.h)
 	}
 	yd = math.Ceil(yd)
-	x := int(xd)
-	if len(sc.a) == 0 {
-		sc.minX, sc.maxX = x, x
+	x, y := int(xd), int(yd)
+	col := x // the column v/h of the position v below
+	if y == sc.h {
+		col++
 	}
-	sc.minX, sc.maxX = min(sc.minX, x), max(sc.maxX, x)
-	sc.a = append(sc.a, uint32(x*sc.h+int(yd)))
+	if len(sc.a) == 0 {
+		sc.minCol, sc.maxCol = col, col
+	}
+	sc.minCol, sc.maxCol = min(sc.minCol, col), max(sc.maxCol, col)
+	sc.a = append(sc.a, uint32(x*sc.h+y))
+	sc.col = append(sc.col, int32(col))
 }
 
 // sorted returns the run boundaries in increasing order. They are bucketed
-// by pixel column, then each column's few entries are insertion-sorted:
-// several times faster than a comparison sort of the whole list.
+// by the column each position falls in, then each column's few entries are
+// insertion-sorted: several times faster than a comparison sort of the
+// whole list.
 func (sc *polyScan) sorted() []uint32 {
 	a := sc.a
 	if len(a) < 16 {
 		slices.Sort(a)
 		return a
 	}
-	h := uint32(sc.h)
-	base := uint32(sc.minX) * h
-	// Buckets minX..maxX+1: a row clamped to h reads as row 0 of the next
-	// column, which is where it sorts.
-	start := make([]int32, sc.maxX-sc.minX+3)
-	for _, v := range a {
-		start[(v-base)/h+1]++
+	base := int32(sc.minCol)
+	start := make([]int32, sc.maxCol-sc.minCol+2)
+	for _, c := range sc.col {
+		start[c-base+1]++
 	}
 	for i := 1; i < len(start); i++ {
 		start[i] += start[i-1]
 	}
 	out := make([]uint32, len(a), len(a)+1)
-	for _, v := range a {
-		c := (v - base) / h
+	for i, v := range a {
+		c := sc.col[i] - base
 		out[start[c]] = v
 		start[c]++
 	}
