@@ -109,10 +109,11 @@ func TestForwardShapes(t *testing.T) {
 	}
 }
 
-// TestTrainingSweep runs a training step with drop path: no NaN, and a
-// gradient reaches every parameter, out norms included.
+// TestTrainingSweep runs a training step: no NaN, and a gradient reaches
+// every parameter, out norms included. Drop path is off, as it may drop a
+// branch for the whole batch; TestDropPath covers it.
 func TestTrainingSweep(t *testing.T) {
-	m := mustBuild(t, "{type: SNNMLP, embed_dim: 4, depths: [1, 2, 1, 1], drop_path_rate: 0.3}")
+	m := mustBuild(t, "{type: SNNMLP, embed_dim: 4, depths: [1, 2, 1, 1], drop_path_rate: 0}")
 	nn.SetTraining(m, true)
 	x := tensor.New(2, 3, 128, 128) // stage 3 is 4×4: one full LIF group each way
 	tensor.NewRNG(3).FillUniform(x, -2, 2)
@@ -222,5 +223,26 @@ func TestLIFDisabled(t *testing.T) {
 		if strings.HasSuffix(p.Name, "tau") && p.Param.Grad != nil && tensor.MaxAbs(p.Param.Grad) != 0 {
 			t.Errorf("%s has a gradient with LIF disabled", p.Name)
 		}
+	}
+}
+
+// TestDropPath checks that stochastic depth acts in training mode only and
+// never in frozen stages.
+func TestDropPath(t *testing.T) {
+	x := tensor.New(8, 3, 64, 64)
+	tensor.NewRNG(3).FillUniform(x, -2, 2)
+	run := func(m *snnmlp.SNNMLP, training bool) []*nn.Var {
+		nn.SetTraining(m, training)
+		return m.Forward(nn.NewTape(nil, tensor.NewRNG(9)).Input(x))
+	}
+	// Block rates 0, 1/3, 2/3, 1; stages 0 and 1 frozen. Were stage 1 not
+	// exempt, 16 draws at 1/3 would all keep with probability 0.0015.
+	m := mustBuild(t, "{type: SNNMLP, embed_dim: 4, depths: [1, 1, 1, 1], drop_path_rate: 1.0, frozen_stages: 2}")
+	eval, train := run(m, false), run(m, true)
+	if d := tensor.MaxAbsDiff(eval[1].Value, train[1].Value); d != 0 {
+		t.Errorf("frozen stage 1 differs between training and evaluation by %g", d)
+	}
+	if d := tensor.MaxAbsDiff(eval[3].Value, train[3].Value); d == 0 {
+		t.Errorf("stage 3 with drop path 1 is the same in training and evaluation")
 	}
 }
