@@ -43,6 +43,14 @@ type LoaderOptions struct {
 	PadValue float32 `yaml:"pad_value"`
 	// SegPadValue fills padded segmentation pixels. Default 255 (ignore).
 	SegPadValue int `yaml:"seg_pad_value"`
+	// Mean and Std, when set, normalise 8-bit images while they are
+	// copied into the batch, (pixel − Mean[c]) / Std[c] per RGB channel, as
+	// mmdet 3.x's DetDataPreprocessor does after batching. This saves the
+	// pipeline's Normalize and Pad their full-size intermediate tensors.
+	// Samples already normalised by Normalize are copied as they are.
+	// Default none.
+	Mean []float32 `yaml:"mean"`
+	Std  []float32 `yaml:"std"`
 }
 
 // DefaultLoaderOptions returns the defaults documented on LoaderOptions.
@@ -54,7 +62,8 @@ func DefaultLoaderOptions() LoaderOptions {
 // common size and stacked, with each sample's annotations and meta.
 type Batch struct {
 	// Inputs is N×C×H×W float32: the samples' Input tensors, or their
-	// 0..255 pixels when the pipeline has no Normalize.
+	// pixels (0..255, or normalised with LoaderOptions.Mean and Std) when
+	// the pipeline has no Normalize.
 	Inputs *tensor.Tensor
 	// Samples hold boxes, labels, masks and Meta per image; their Image
 	// and Input are released once copied into Inputs.
@@ -94,6 +103,14 @@ func NewLoader(ds Dataset, pipe Transform, opt LoaderOptions) (*Loader, error) {
 	}
 	if opt.PadSizeDivisor < 1 {
 		opt.PadSizeDivisor = 1
+	}
+	if (opt.Mean != nil || opt.Std != nil) && (len(opt.Mean) != 3 || len(opt.Std) != 3) {
+		return nil, fmt.Errorf("datasets: loader mean %v and std %v, want three values each", opt.Mean, opt.Std)
+	}
+	for _, v := range opt.Std {
+		if v == 0 {
+			return nil, fmt.Errorf("datasets: loader std %v has a zero", opt.Std)
+		}
 	}
 	if opt.AspectRatioGrouping {
 		if _, ok := ds.(Sizer); !ok {
@@ -317,8 +334,9 @@ func (l *Loader) finish(p *pending) {
 
 // Collate stacks samples into a Batch, padding images at the bottom and
 // right with opt.PadValue and segmentation maps with opt.SegPadValue to the
-// largest height and width, rounded up to opt.PadSizeDivisor. All samples
-// must have the same number of channels.
+// largest height and width, rounded up to opt.PadSizeDivisor, and
+// normalising 8-bit images with opt.Mean and opt.Std when they are set.
+// All samples must have the same number of channels.
 func Collate(samples []*Sample, opt LoaderOptions) (*Batch, error) {
 	div := max(opt.PadSizeDivisor, 1)
 	c, H, W := 0, 0, 0
@@ -353,6 +371,16 @@ func Collate(samples []*Sample, opt LoaderOptions) (*Batch, error) {
 		in.Fill(opt.PadValue)
 	}
 	b := &Batch{Inputs: in, Samples: samples, Labels: make([]int, n)}
+	// lut maps an 8-bit value of each channel to its batch value.
+	var lut [3][256]float32
+	for c := 0; c < 3; c++ {
+		for v := 0; v < 256; v++ {
+			lut[c][v] = float32(v)
+			if opt.Mean != nil {
+				lut[c][v] = (float32(v) - opt.Mean[c]) / opt.Std[c]
+			}
+		}
+	}
 	if hasSeg {
 		b.SegMaps = make([]uint8, n*H*W)
 		for i := range b.SegMaps {
@@ -372,13 +400,15 @@ func Collate(samples []*Sample, opt LoaderOptions) (*Batch, error) {
 			}
 		} else {
 			img := s.Image
+			lr, lg, lb := &lut[0], &lut[1], &lut[2]
 			for y := 0; y < img.H; y++ {
 				row := img.Pix[3*y*img.W:][:3*img.W]
 				r := plane[y*W:][:img.W]
 				g := plane[(H+y)*W:][:img.W]
 				bl := plane[(2*H+y)*W:][:img.W]
 				for x := range r {
-					r[x], g[x], bl[x] = float32(row[3*x]), float32(row[3*x+1]), float32(row[3*x+2])
+					p := row[3*x : 3*x+3 : 3*x+3]
+					r[x], g[x], bl[x] = lr[p[0]], lg[p[1]], lb[p[2]]
 				}
 			}
 		}

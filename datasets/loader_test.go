@@ -240,4 +240,19 @@ func TestCollate(t *testing.T) {
 	if !slices.Equal(bt.Labels, []int{4, 9}) {
 		t.Errorf("labels %v", bt.Labels)
 	}
+	// With mean and std the 8-bit image is normalised; the normalised
+	// input is copied as it is.
+	a.Image = NewImage(3, 2)
+	a.Image.Pix[3*4+1] = 200 // pixel (1, 1), green
+	b.Input = tensor.Full(-1, 3, 1, 4)
+	opt.Mean, opt.Std = []float32{10, 20, 30}, []float32{1, 2, 4}
+	bt, _ = Collate([]*Sample{a, b}, opt)
+	for _, c := range []struct {
+		idx  []int
+		want float32
+	}{{[]int{0, 1, 1, 1}, 90}, {[]int{0, 0, 0, 0}, -10}, {[]int{0, 2, 0, 0}, -7.5}, {[]int{0, 0, 3, 3}, 0.5}, {[]int{1, 2, 0, 3}, -1}} {
+		if got := bt.Inputs.At(c.idx...); got != c.want {
+			t.Errorf("normalised Inputs%v = %v, want %v", c.idx, got, c.want)
+		}
+	}
 }

@@ -212,6 +212,16 @@ func Flip(s *datasets.Sample, direction string) {
 
 // flipPix mirrors a c-channel interleaved array in place.
 func flipPix(pix []uint8, w, h, c int, hor, ver bool) {
+	if hor && c == 3 {
+		for y := 0; y < h; y++ {
+			row := pix[y*w*3:][:w*3]
+			for l, r := 0, 3*(w-1); l < r; l, r = l+3, r-3 {
+				a, b := row[l:l+3:l+3], row[r:r+3:r+3]
+				a[0], a[1], a[2], b[0], b[1], b[2] = b[0], b[1], b[2], a[0], a[1], a[2]
+			}
+		}
+		hor = false
+	}
 	if hor {
 		for y := 0; y < h; y++ {
 			row := pix[y*w*c:][:w*c]

@@ -530,3 +530,24 @@ func TestRegistry(t *testing.T) {
 		t.Errorf("bad interpolation: %v", err)
 	}
 }
+
+// BenchmarkResizeBilinear resizes a 640×480 RGB image to 1067×800, the
+// COCO training resize, with the fixed-point kernel and the float
+// reference.
+func BenchmarkResizeBilinear(b *testing.B) {
+	src := make([]uint8, 640*480*3)
+	for i := range src {
+		src[i] = uint8(i * 7)
+	}
+	for _, k := range []struct {
+		name string
+		fn   func([]uint8, int, int, int, int, int) []uint8
+	}{{"fixed", resizeBilinear}, {"reference", bilinearRef}} {
+		b.Run(k.name, func(b *testing.B) {
+			b.SetBytes(1067 * 800 * 3)
+			for i := 0; i < b.N; i++ {
+				k.fn(src, 640, 480, 3, 1067, 800)
+			}
+		})
+	}
+}
