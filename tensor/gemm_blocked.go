@@ -173,6 +173,18 @@ func packA(transA bool, a []float32, lda, r0, mc, pc, kc, mr int, dst []float32)
 			}
 			continue
 		}
+		if mr == 6 && rows == 6 {
+			// The common full panel: read six rows side by side and write
+			// the panel in order, rather than striding through it.
+			o := row*lda + pc
+			r0, r1, r2 := a[o:o+kc], a[o+lda:o+lda+kc], a[o+2*lda:o+2*lda+kc]
+			r3, r4, r5 := a[o+3*lda:o+3*lda+kc], a[o+4*lda:o+4*lda+kc], a[o+5*lda:o+5*lda+kc]
+			for p := range kc {
+				dp := d[p*6 : p*6+6 : p*6+6]
+				dp[0], dp[1], dp[2], dp[3], dp[4], dp[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
+			}
+			continue
+		}
 		for i := range rows {
 			src := a[(row+i)*lda+pc : (row+i)*lda+pc+kc]
 			for p, x := range src {
@@ -191,19 +203,27 @@ func packA(transA bool, a []float32, lda, r0, mc, pc, kc, mr int, dst []float32)
 // nr-column panels: panel q holds dst[q*nr*kc + p*nr + j] = op(B)[pc+p][c0+q*nr+j],
 // zero for columns past c0+nc.
 func packB(transB bool, b []float32, ldb, pc, kc, c0, nc, nr int, dst []float32) {
+	if !transB {
+		// Row by row, so that B is read in order; each row is spread over
+		// the panels.
+		full := nc / nr
+		for p := range kc {
+			src := b[(pc+p)*ldb+c0 : (pc+p)*ldb+c0+nc]
+			for q := range full {
+				copy(dst[q*nr*kc+p*nr:q*nr*kc+p*nr+nr], src[q*nr:q*nr+nr])
+			}
+			if rest := nc - full*nr; rest > 0 {
+				dp := dst[full*nr*kc+p*nr : full*nr*kc+p*nr+nr]
+				copy(dp, src[full*nr:])
+				clear(dp[rest:])
+			}
+		}
+		return
+	}
 	for q := range ceilDiv(nc, nr) {
 		col := c0 + q*nr
 		cols := min(nr, c0+nc-col)
 		d := dst[q*nr*kc : (q+1)*nr*kc]
-		if !transB {
-			for p := range kc {
-				src := b[(pc+p)*ldb+col : (pc+p)*ldb+col+cols]
-				dp := d[p*nr : p*nr+nr]
-				copy(dp, src)
-				clear(dp[cols:])
-			}
-			continue
-		}
 		// op(B)[p][j] = b[j*ldb+p]: each column of op(B) is a contiguous row of b.
 		for j := range cols {
 			src := b[(col+j)*ldb+pc : (col+j)*ldb+pc+kc]
