@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/densepred/dp/eval/mask"
 )
 
 func TestLinspace(t *testing.T) {
@@ -420,6 +422,62 @@ func TestFastFloat(t *testing.T) {
 		got, ok := fastFloat([]byte(c))
 		if ok && (err != nil || math.Float64bits(got) != math.Float64bits(want)) {
 			t.Fatalf("fastFloat(%q) = %v, ParseFloat = %v, %v", c, got, want, err)
+		}
+	}
+}
+
+func TestMaskIoUFastPath(t *testing.T) {
+	// maskIoU against mask.IoU (maskApi.c rleIou) on random valid masks,
+	// empty ones and empty runs included, and on a group with a mask of
+	// another size.
+	rng := rand.New(rand.NewPCG(7, 8))
+	// Half the cases use canonical masks (no empty runs after the first),
+	// which take the fast path; the others fall back to mask.IoUInto.
+	canonical := false
+	randRLE := func(h, w int) mask.RLE {
+		var counts []uint32
+		left := h * w
+		if rng.IntN(3) == 0 {
+			counts = append(counts, 0) // starts with a one
+		}
+		for left > 0 {
+			c := min(left, 1+rng.IntN(2*h))
+			if !canonical && rng.IntN(6) == 0 {
+				c = 0
+			}
+			counts = append(counts, uint32(c))
+			left -= c
+		}
+		if len(counts) == 0 {
+			counts = []uint32{0}
+		}
+		return mask.RLE{H: h, W: w, Counts: counts}
+	}
+	for n := 0; n < 3000; n++ {
+		canonical = n%2 == 0
+		h, w := 1+rng.IntN(6), 1+rng.IntN(6)
+		dt := make([]mask.RLE, rng.IntN(4))
+		gt := make([]mask.RLE, 1+rng.IntN(4))
+		crowd := make([]bool, len(gt))
+		for i := range dt {
+			dt[i] = randRLE(h, w)
+		}
+		for i := range gt {
+			gt[i] = randRLE(h, w)
+			crowd[i] = rng.IntN(3) == 0
+		}
+		if n%10 == 0 && len(dt) > 0 {
+			dt[0] = randRLE(h+1, w)
+		}
+		got := make([]float64, len(dt)*len(gt))
+		maskIoU(got, dt, gt, crowd)
+		want := mask.IoU(dt, gt, crowd)
+		for d := range dt {
+			for g := range gt {
+				if got[d*len(gt)+g] != want[d][g] {
+					t.Fatalf("case %d: dt %v gt %v crowd %v: maskIoU = %v, mask.IoU = %v", n, dt[d], gt[g], crowd[g], got[d*len(gt)+g], want[d][g])
+				}
+			}
 		}
 	}
 }

@@ -106,12 +106,11 @@ func (s *scanner) annotation(a *rawAnnotation) error {
 
 // LoadDataset reads a COCO ground-truth file.
 func LoadDataset(path string) (*Dataset, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("coco: %w", err)
 	}
-	defer f.Close()
-	return ReadDataset(f, path)
+	return parseDataset(data, path)
 }
 
 // ReadDataset reads a COCO ground-truth file from r; name is used in errors.
@@ -122,13 +121,17 @@ func ReadDataset(r io.Reader, name string) (*Dataset, error) {
 	if err != nil {
 		return nil, fmt.Errorf("coco: %s: %w", name, err)
 	}
+	return parseDataset(data, name)
+}
+
+func parseDataset(data []byte, name string) (*Dataset, error) {
 	d := &Dataset{Name: name}
 	sc := &scanner{data: data, lazyPolygons: true}
 	if sc.peek() != '{' {
 		return nil, formatErr(name, "", "not a JSON object with images, annotations and categories")
 	}
 	var raw rawAnnotation
-	err = sc.object(func(key []byte) error {
+	err := sc.object(func(key []byte) error {
 		switch string(key) {
 		case "images":
 			return sc.array(func(i int) error {
@@ -294,12 +297,11 @@ type Result struct {
 // LoadResults reads a COCO results file (a JSON list of detections) for the
 // images of d. See Results for the checks and the derived fields.
 func (d *Dataset) LoadResults(path string) ([]Annotation, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("coco: %w", err)
 	}
-	defer f.Close()
-	return d.ReadResults(f, path)
+	return d.parseResults(data, path)
 }
 
 // ReadResults is LoadResults from r; name is used in errors.
@@ -308,13 +310,17 @@ func (d *Dataset) ReadResults(r io.Reader, name string) ([]Annotation, error) {
 	if err != nil {
 		return nil, fmt.Errorf("coco: %s: %w", name, err)
 	}
+	return d.parseResults(data, name)
+}
+
+func (d *Dataset) parseResults(data []byte, name string) ([]Annotation, error) {
 	sc := &scanner{data: data, lazyPolygons: true}
 	if c := sc.peek(); c != '[' {
 		return nil, formatErr(name, "", "results are not a JSON list of detections (the file starts with %s)", sc.describe())
 	}
 	var recs []Result
 	var raw rawAnnotation
-	err = sc.array(func(i int) error {
+	err := sc.array(func(i int) error {
 		raw = rawAnnotation{}
 		rec := fmt.Sprintf("result %d", i)
 		if err := sc.annotation(&raw); err != nil {

@@ -3,6 +3,7 @@ package mask
 import (
 	"math"
 	"slices"
+	"sync"
 )
 
 // polyScale is maskApi.c rleFrPoly's upsampling factor: vertices are
@@ -28,8 +29,13 @@ func FrPoly(xy []float64, h, w int) RLE {
 	}
 	// Vertices on the upsampled grid, closed. The float64 conversions keep
 	// the compiler from fusing the multiply-add, which C does not do.
-	x := make([]int, k+1)
-	y := make([]int, k+1)
+	// Scratch buffers come from a pool: rasterizing the polygons of a COCO
+	// validation set otherwise allocates hundreds of megabytes.
+	sc := polyPool.Get().(*polyScan)
+	defer polyPool.Put(sc)
+	sc.reset(h, w)
+	sc.vx, sc.vy = growInts(sc.vx, k+1), growInts(sc.vy, k+1)
+	x, y := sc.vx, sc.vy
 	for j := 0; j < k; j++ {
 		x[j] = int(float64(polyScale*xy[2*j]) + .5)
 		y[j] = int(float64(polyScale*xy[2*j+1]) + .5)
@@ -42,7 +48,6 @@ func FrPoly(xy []float64, h, w int) RLE {
 	// the first pixel row below the edge there starts or ends a run. The
 	// points are generated on the fly; edges steeper than 45° are walked
 	// point by point, flatter ones jump straight to the pixel-centre columns.
-	sc := polyScan{h: h, w: w, a: make([]uint32, 0, 64)}
 	for j := 0; j < k; j++ {
 		xs, xe, ys, ye := x[j], x[j+1], y[j], y[j+1]
 		dx, dy := absInt(xe-xs), absInt(ys-ye)
@@ -108,7 +113,7 @@ func FrPoly(xy []float64, h, w int) RLE {
 			j++
 		}
 	}
-	return RLE{H: h, W: w, Counts: b}
+	return RLE{H: h, W: w, Counts: slices.Clone(b)}
 }
 
 func absInt(a int) int {
@@ -120,6 +125,30 @@ func absInt(a int) int {
 
 // polyScan collects the run boundaries of rleFrPoly from the boundary
 // points, fed in order.
+var polyPool = sync.Pool{New: func() any { return new(polyScan) }}
+
+// reset prepares a pooled polyScan for an h×w image, keeping its buffers.
+func (sc *polyScan) reset(h, w int) {
+	sc.h, sc.w = h, w
+	sc.a, sc.col = sc.a[:0], sc.col[:0]
+	sc.have = false
+	sc.minCol, sc.maxCol = 0, 0
+}
+
+func growInts(s []int, n int) []int {
+	if cap(s) < n {
+		return make([]int, n)
+	}
+	return s[:n]
+}
+
+func growInt32s(s []int32, n int) []int32 {
+	if cap(s) < n {
+		return make([]int32, n)
+	}
+	return s[:n]
+}
+
 type polyScan struct {
 	h, w   int
 	a      []uint32 // run boundaries as column-major pixel positions
@@ -127,6 +156,11 @@ type polyScan struct {
 	col    []int32  // col[i] = a[i] / h, the column a position falls in
 	minCol int      // smallest and largest col
 	maxCol int
+
+	// Reused buffers: polygon vertices on the grid, bucket starts, sorted output.
+	vx, vy []int
+	start  []int32
+	out    []uint32
 	have   bool // pu, pv are set
 }
 
@@ -237,14 +271,19 @@ func (sc *polyScan) sorted() []uint32 {
 		return a
 	}
 	base := int32(sc.minCol)
-	start := make([]int32, sc.maxCol-sc.minCol+2)
+	sc.start = growInt32s(sc.start, sc.maxCol-sc.minCol+2)
+	start := sc.start
+	clear(start)
 	for _, c := range sc.col {
 		start[c-base+1]++
 	}
 	for i := 1; i < len(start); i++ {
 		start[i] += start[i-1]
 	}
-	out := make([]uint32, len(a), len(a)+1)
+	if cap(sc.out) < len(a)+1 {
+		sc.out = make([]uint32, len(a), 2*len(a)+1)
+	}
+	out := sc.out[:len(a)]
 	for i, v := range a {
 		c := sc.col[i] - base
 		out[start[c]] = v
