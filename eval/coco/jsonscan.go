@@ -409,8 +409,11 @@ func (s *scanner) polygons() ([][]float64, error) {
 // polygons parses them.
 func (s *scanner) skipNumberLists() bool {
 	depth := 0
-	for p := s.pos; p < len(s.data); p++ {
-		switch c := s.data[p]; c {
+	d := s.data
+	for p := s.pos; p < len(d); p++ {
+		switch numberListByte[d[p]] {
+		case 0:
+			return false
 		case '[':
 			depth++
 			if depth > 2 {
@@ -422,13 +425,20 @@ func (s *scanner) skipNumberLists() bool {
 				s.pos = p + 1
 				return true
 			}
-		case ',', ' ', '\n', '\r', '\t', '.', '-', '+', 'e', 'E', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-		default:
-			return false
 		}
 	}
 	return false
 }
+
+// numberListByte maps the bytes of a list of lists of numbers to 1, the
+// brackets to themselves, and every other byte to 0.
+var numberListByte = func() (t [256]byte) {
+	for _, c := range []byte(", \n\r\t.-+eE0123456789") {
+		t[c] = 1
+	}
+	t['['], t[']'] = '[', ']'
+	return t
+}()
 
 // unescape returns the contents of the string literal that starts at
 // start and ends before s.pos, escapes undone (compressed RLE strings

@@ -39,29 +39,46 @@ func (r RLE) String() string {
 // '0'..'o', the string ends inside a count, a count falls outside the range
 // of uint32, or the counts do not sum to h·w.
 func FrString(s string, h, w int) (RLE, error) {
-	counts := make([]uint32, 0, len(s)/2+1)
+	// Check the characters and size the counts exactly: every count ends
+	// at a character without the continuation bit.
+	n := 0
+	for p := 0; p < len(s); p++ {
+		c := s[p]
+		if c < 48 || c > 111 {
+			return RLE{}, fmt.Errorf("mask: RLE counts string has byte %q at offset %d, want '0'..'o'", c, p)
+		}
+		if (c-48)&0x20 == 0 {
+			n++
+		}
+	}
+	counts := make([]uint32, 0, n)
+	var sum uint64
 	for p := 0; p < len(s); {
 		start := p
-		var x int64
-		for k := 0; ; k++ {
-			if p == len(s) {
-				return RLE{}, fmt.Errorf("mask: RLE counts string ends inside count %d (byte %d)", len(counts), start)
-			}
-			if s[p] < 48 || s[p] > 111 {
-				return RLE{}, fmt.Errorf("mask: RLE counts string has byte %q at offset %d, want '0'..'o'", s[p], p)
-			}
-			if k > 12 {
-				return RLE{}, fmt.Errorf("mask: RLE count %d at byte %d is too long", len(counts), start)
-			}
-			c := int64(s[p] - 48)
-			p++
-			x |= (c & 0x1f) << (5 * k)
-			if c&0x20 == 0 {
-				if c&0x10 != 0 {
-					x |= -1 << (5 * (k + 1))
+		c := int64(s[p] - 48)
+		p++
+		x := c & 0x1f
+		if c&0x20 != 0 {
+			// More characters follow, five bits each, least significant first.
+			for k := 1; ; k++ {
+				if p == len(s) {
+					return RLE{}, fmt.Errorf("mask: RLE counts string ends inside count %d (byte %d)", len(counts), start)
 				}
-				break
+				if k > 12 {
+					return RLE{}, fmt.Errorf("mask: RLE count %d at byte %d is too long", len(counts), start)
+				}
+				c = int64(s[p] - 48)
+				p++
+				x |= (c & 0x1f) << (5 * k)
+				if c&0x20 == 0 {
+					if c&0x10 != 0 {
+						x |= -1 << (5 * (k + 1))
+					}
+					break
+				}
 			}
+		} else if c&0x10 != 0 {
+			x |= -1 << 5 // a negative one-character value
 		}
 		if m := len(counts); m > 2 {
 			x += int64(counts[m-2])
@@ -70,10 +87,13 @@ func FrString(s string, h, w int) (RLE, error) {
 			return RLE{}, fmt.Errorf("mask: RLE count %d at byte %d is %d, outside 0..2^32-1", len(counts), start, x)
 		}
 		counts = append(counts, uint32(x))
+		sum += uint64(x)
 	}
-	r := RLE{H: h, W: w, Counts: counts}
-	if err := r.Validate(); err != nil {
-		return RLE{}, err
+	if len(counts) == 0 {
+		return RLE{}, fmt.Errorf("mask: RLE has no counts")
 	}
-	return r, nil
+	if sum != uint64(h)*uint64(w) || h < 0 || w < 0 {
+		return RLE{}, RLE{H: h, W: w, Counts: counts}.Validate()
+	}
+	return RLE{H: h, W: w, Counts: counts}, nil
 }
