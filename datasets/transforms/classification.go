@@ -73,6 +73,9 @@ func (t *RandomResizedCrop) Params(w, h int, rng *tensor.RNG) (x0, y0, cw, ch in
 
 // Apply crops and resizes s.
 func (t *RandomResizedCrop) Apply(s *datasets.Sample, rng *tensor.RNG) error {
+	if err := needPixels(s, "RandomResizedCrop"); err != nil {
+		return err
+	}
 	w, h := s.Size()
 	x0, y0, cw, ch := t.Params(w, h, rng)
 	cropSample(s, x0, y0, cw, ch, true)
@@ -116,6 +119,9 @@ func NewCenterCrop(opt CenterCropOptions) (*CenterCrop, error) {
 
 // Apply resizes and crops s.
 func (t *CenterCrop) Apply(s *datasets.Sample, _ *tensor.RNG) error {
+	if err := needPixels(s, "CenterCrop"); err != nil {
+		return err
+	}
 	w, h := s.Size()
 	if t.opt.CropPct > 0 && t.opt.CropPct < 1 {
 		short := int(math.Floor(float64(t.opt.Size) / t.opt.CropPct))

@@ -58,6 +58,9 @@ func (t *RandomCrop) window(w, h int, rng *tensor.RNG) (x0, y0, cw, ch int) {
 // Apply crops s, or returns datasets.ErrSkipSample if no box is left and
 // negative crops are not allowed.
 func (t *RandomCrop) Apply(s *datasets.Sample, rng *tensor.RNG) error {
+	if err := needPixels(s, "RandomCrop"); err != nil {
+		return err
+	}
 	w, h := s.Size()
 	x0, y0, cw, ch := t.window(w, h, rng)
 	if t.opt.CatMaxRatio < 1 && s.SegMap != nil {

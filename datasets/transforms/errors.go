@@ -24,3 +24,12 @@ func readFile(path string) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// needPixels reports an error when a geometric transform runs after
+// Normalize (the 8-bit image is gone) or before LoadImage.
+func needPixels(s *datasets.Sample, name string) error {
+	if s.Image == nil {
+		return errorf("%s: record %d (%s) has no 8-bit image; put it after LoadImage and before Normalize", name, s.Meta.Index, s.Meta.File)
+	}
+	return nil
+}

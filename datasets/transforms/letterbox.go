@@ -47,8 +47,8 @@ func NewLetterbox(opt LetterboxOptions) (*Letterbox, error) {
 
 // Apply letterboxes s.
 func (t *Letterbox) Apply(s *datasets.Sample, _ *tensor.RNG) error {
-	if s.Image == nil {
-		return errorf("Letterbox: record %d (%s) has no 8-bit image", s.Meta.Index, s.Meta.File)
+	if err := needPixels(s, "Letterbox"); err != nil {
+		return err
 	}
 	w, h := s.Size()
 	H, W := t.opt.Size[0], t.opt.Size[1]

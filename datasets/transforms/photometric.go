@@ -59,8 +59,8 @@ func convert(pix []uint8, alpha, beta float64) {
 
 // Apply distorts the image.
 func (t *PhotoMetricDistortion) Apply(s *datasets.Sample, rng *tensor.RNG) error {
-	if s.Image == nil {
-		return errorf("PhotoMetricDistortion: record %d (%s) has no 8-bit image; put it before Normalize", s.Meta.Index, s.Meta.File)
+	if err := needPixels(s, "PhotoMetricDistortion"); err != nil {
+		return err
 	}
 	pix := s.Image.Pix
 	o := t.opt

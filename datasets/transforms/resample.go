@@ -66,9 +66,10 @@ func resizeBilinear(src []uint8, w, h, c, dw, dh int) []uint8 {
 		s := src[sy*w*c:][:w*c]
 		if c == 3 {
 			// The RGB case, unrolled: the hot loop of image resizing.
+			i0, i1, a0s, a1s := xt.i0[:dw], xt.i1[:dw], xt.a0[:dw], xt.a1[:dw]
 			for dx := 0; dx < dw; dx++ {
-				o0, o1 := xt.i0[dx]*3, xt.i1[dx]*3
-				a0, a1 := xt.a0[dx], xt.a1[dx]
+				o0, o1 := i0[dx]*3, i1[dx]*3
+				a0, a1 := a0s[dx], a1s[dx]
 				p0, p1 := s[o0:o0+3:o0+3], s[o1:o1+3:o1+3]
 				b := buf[dx*3 : dx*3+3 : dx*3+3]
 				b[0] = int32(p0[0])*a0 + int32(p1[0])*a1

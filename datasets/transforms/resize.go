@@ -108,6 +108,9 @@ func RescaleSize(w, h int, scale [2]int) (int, int) {
 
 // Apply resizes s.
 func (t *Resize) Apply(s *datasets.Sample, rng *tensor.RNG) error {
+	if err := needPixels(s, "Resize"); err != nil {
+		return err
+	}
 	scale := t.chooseScale(rng)
 	w, h := s.Size()
 	if w == 0 || h == 0 {
@@ -153,6 +156,9 @@ func NewRandomFlip(opt RandomFlipOptions) (*RandomFlip, error) {
 
 // Apply draws whether to flip and flips.
 func (t *RandomFlip) Apply(s *datasets.Sample, rng *tensor.RNG) error {
+	if err := needPixels(s, "RandomFlip"); err != nil {
+		return err
+	}
 	flip := rng.Float64() < t.opt.Prob
 	s.Meta.Flip = flip
 	s.Meta.FlipDirection = ""

@@ -522,6 +522,13 @@ func TestRegistry(t *testing.T) {
 	if _, err := Build("Mosaic", nil); err == nil || !strings.HasPrefix(err.Error(), `transforms: unknown transform "Mosaic"; registered: CenterCrop, `) {
 		t.Errorf("unknown name: %v", err)
 	}
+	s = sample()
+	build(t, "Normalize", nil).Apply(s, nil)
+	s.Meta.File = "a.jpg"
+	if err := build(t, "Resize", nil).Apply(s, tensor.NewRNG(0)); err == nil ||
+		err.Error() != "transforms: Resize: record 0 (a.jpg) has no 8-bit image; put it after LoadImage and before Normalize" {
+		t.Errorf("Resize after Normalize: %v", err)
+	}
 	if _, err := Build("Pad", &ResizeOptions{}); err == nil || err.Error() != "transforms: Pad: options are *transforms.ResizeOptions, want *transforms.PadOptions" {
 		t.Errorf("wrong options: %v", err)
 	}
