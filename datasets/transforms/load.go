@@ -44,6 +44,18 @@ func (t *LoadImage) Apply(s *datasets.Sample, _ *tensor.RNG) error {
 	if err != nil {
 		return err
 	}
+	// Readers that know the size from annotations (COCO, VOC) set
+	// OriShape; a mismatch means boxes would not fit the pixels, as when
+	// EXIF orientation turned a photo its annotations were drawn on
+	// unturned.
+	if want := s.Meta.OriShape; want != [2]int{} && want != [2]int{img.H, img.W} {
+		hint := ""
+		if want == [2]int{img.W, img.H} && !t.opt.IgnoreOrientation {
+			hint = " (rotated by its EXIF orientation? set ignore_orientation)"
+		}
+		return &datasets.FormatError{Pkg: "transforms", File: s.Meta.File,
+			Msg: fmt.Sprintf("image is %dx%d but its annotation says %dx%d%s", img.W, img.H, want[1], want[0], hint)}
+	}
 	s.Image = img
 	shape := [2]int{img.H, img.W}
 	s.Meta.OriShape, s.Meta.ImgShape, s.Meta.PadShape = shape, shape, shape

@@ -1,7 +1,10 @@
 package transforms
 
 import (
+	"image"
+	"image/png"
 	"math"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -556,5 +559,23 @@ func BenchmarkResizeBilinear(b *testing.B) {
 				k.fn(src, 640, 480, 3, 1067, 800)
 			}
 		})
+	}
+}
+
+func TestLoadImageSizeCheck(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/a.png"
+	f, _ := os.Create(path)
+	png.Encode(f, image.NewGray(image.Rect(0, 0, 4, 3)))
+	f.Close()
+	li := build(t, "LoadImage", nil)
+	s := &datasets.Sample{Meta: datasets.Meta{File: path, OriShape: [2]int{3, 4}}}
+	if err := li.Apply(s, nil); err != nil || s.Image.W != 4 {
+		t.Fatalf("matching size: %v", err)
+	}
+	s = &datasets.Sample{Meta: datasets.Meta{File: path, OriShape: [2]int{4, 3}}}
+	err := li.Apply(s, nil)
+	if want := "transforms: " + path + ": image is 4x3 but its annotation says 3x4 (rotated by its EXIF orientation? set ignore_orientation)"; err == nil || err.Error() != want {
+		t.Errorf("mismatch: %v\nwant %s", err, want)
 	}
 }
