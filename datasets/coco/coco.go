@@ -253,6 +253,11 @@ func parseAnnotation(a *annotationJSON, r *record, catLabel map[int64]int, known
 	inst.crowd = crowd
 	if hasMask {
 		inst.mask = m
+		if m.Polygons != nil && len(m.Polygons) == 0 {
+			// No usable part left: mmdet keeps the box but ignores the
+			// instance, with an empty mask.
+			inst.crowd = true
+		}
 	}
 	return inst, keepYes, nil
 }
@@ -273,12 +278,18 @@ func parseSegmentation(raw json.RawMessage, w, h int) (datasets.Mask, bool, erro
 		if len(polys) == 0 {
 			return datasets.Mask{}, false, nil
 		}
+		valid := polys[:0:0]
 		for k, p := range polys {
 			if len(p)%2 != 0 {
 				return datasets.Mask{}, false, fmt.Errorf("segmentation polygon %d has %d coordinates, want an even number (x, y pairs)", k, len(p))
 			}
+			// mmdet LoadAnnotations._process_masks drops parts of fewer
+			// than three points.
+			if len(p) >= 6 {
+				valid = append(valid, p)
+			}
 		}
-		return datasets.Mask{Polygons: polys}, true, nil
+		return datasets.Mask{Polygons: valid}, true, nil
 	case '{':
 		var rj rleJSON
 		if err := json.Unmarshal(raw, &rj); err != nil {

@@ -45,8 +45,14 @@ func TestOpenSample(t *testing.T) {
 			{[4]float32{0, 0, 24, 24}, 2, false, 32},  // two 4×4 parts
 			{[4]float32{30, 10, 34, 20}, 0, true, 40}, // crowd, uncompressed RLE of 4 columns × 10 rows
 		}},
-		// Annotation 7 is a compressed RLE of a 5×5 square; 8 has area 0.
-		{1, 2, "imgs/b.png", []inst{{[4]float32{5, 5, 10, 10}, 0, false, 25}}},
+		// Annotation 7 is a compressed RLE of a 5×5 square; 8 has area 0;
+		// 10 has only two-point "polygons" (ignored, empty mask); 11 loses
+		// its two-point part.
+		{1, 2, "imgs/b.png", []inst{
+			{[4]float32{5, 5, 10, 10}, 0, false, 25},
+			{[4]float32{11, 11, 15, 15}, 1, true, 0},
+			{[4]float32{11, 1, 19, 5}, 1, false, 16},
+		}},
 		{2, 3, "imgs/c.png", nil},
 		{3, 4, "imgs/d.png", nil},
 	}

@@ -14,7 +14,9 @@
 // w < 1 or h < 1 are dropped (and counted in the log); boxes become
 // (x, y, x+w, y+h); crowd annotations are kept with Ignore set; categories
 // get contiguous labels in the order of the categories list (pycocotools
-// getCatIds). Unlike mmdet, which silently drops them, a category id missing
-// from categories and a polygon with an odd number of coordinates are errors
-// naming the annotation.
+// getCatIds); polygon parts of fewer than three points are dropped and an
+// annotation left without parts is kept with Ignore set (mmdet's
+// LoadAnnotations). Unlike mmdet, which silently drops them, a category id
+// missing from categories and a polygon with an odd number of coordinates
+// are errors naming the annotation.
 package coco
