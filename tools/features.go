@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"github.com/densepred/dp/checkpoint"
 	"github.com/densepred/dp/config"
 	"github.com/densepred/dp/datasets"
-	"github.com/densepred/dp/datasets/transforms"
 	"github.com/densepred/dp/engine"
 	"github.com/densepred/dp/models"
 	"github.com/densepred/dp/nn"
@@ -30,8 +28,8 @@ func init() {
 		Usage:     "run a model in inference mode and save its backbone outputs (and logits) for comparison with PyTorch",
 		UsageText: featuresUsage[len("usage: "):],
 		Description: "The input is a .npy array (N×C×H×W or C×H×W float32 or float64, used as it is)\n" +
-			"or an image, which goes through the config's test pipeline (test_pipeline, else\n" +
-			"test_dataloader.dataset.pipeline). The output safetensors holds backbone.0,\n" +
+			"or an image, which goes through the config's test pipeline (test_dataloader.dataset.pipeline,\n" +
+			"else test_pipeline). The output safetensors holds backbone.0,\n" +
 			"backbone.1, ... (one per backbone output, in order) and, for classifiers, logits.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Usage: "model `CONFIG` (YAML)", Required: true},
@@ -108,14 +106,11 @@ func featureInput(cfg config.Node, path string) (*tensor.Tensor, error) {
 		}
 		return x, nil
 	}
-	pn := cfg.Field("test_pipeline")
-	if !pn.Exists() {
-		pn = cfg.Get("test_dataloader.dataset.pipeline")
-	}
+	pn := engine.PipelineNode(cfg, "test_dataloader")
 	if pn.Kind() != config.List {
-		return nil, fmt.Errorf("features: an image input needs the config's test_pipeline (or test_dataloader.dataset.pipeline) list")
+		return nil, fmt.Errorf("features: an image input needs the config's test_dataloader.dataset.pipeline (or test_pipeline) list")
 	}
-	pipe, err := buildPipeline(pn)
+	pipe, err := engine.BuildPipeline(pn)
 	if err != nil {
 		return nil, err
 	}
@@ -127,67 +122,6 @@ func featureInput(cfg config.Node, path string) (*tensor.Tensor, error) {
 		return nil, fmt.Errorf("features: the test pipeline of %s has no Normalize, so it makes no model input", pn.File())
 	}
 	return s.Input.Reshape(append([]int{1}, s.Input.Shape()...)...), nil
-}
-
-// buildPipeline builds the transforms of a pipeline list, decoding each
-// step's keys (other than type) strictly into its options struct.
-func buildPipeline(list config.Node) (datasets.Pipeline, error) {
-	var pipe datasets.Pipeline
-	for i := 0; i < list.Len(); i++ {
-		step := list.Index(i)
-		name := step.Type()
-		opt, err := transforms.Options(name)
-		if err != nil {
-			return nil, &config.Error{File: step.File(), Line: step.Line(), Path: step.Path(), Err: err}
-		}
-		if err := decodeFields(step, opt, "type"); err != nil {
-			return nil, err
-		}
-		t, err := transforms.Build(name, opt)
-		if err != nil {
-			return nil, &config.Error{File: step.File(), Line: step.Line(), Path: step.Path(), Err: err}
-		}
-		pipe = append(pipe, t)
-	}
-	return pipe, nil
-}
-
-// decodeFields decodes each key of the mapping n except skip into the field
-// of the struct out points to whose yaml tag (or lower-cased name) is that
-// key; a key without a field is an error listing the allowed keys.
-func decodeFields(n config.Node, out any, skip string) error {
-	v := reflect.ValueOf(out).Elem()
-	fields := map[string]int{}
-	var names []string
-	for i := 0; i < v.NumField(); i++ {
-		f := v.Type().Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if name == "-" {
-			continue
-		}
-		if name == "" {
-			name = strings.ToLower(f.Name)
-		}
-		fields[name] = i
-		names = append(names, name)
-	}
-	for _, k := range n.Keys() {
-		if k == skip {
-			continue
-		}
-		sub := n.Field(k)
-		i, ok := fields[k]
-		if !ok {
-			return &config.Error{File: sub.File(), Line: sub.Line(), Path: sub.Path(), Msg: fmt.Sprintf("unknown key for %s (allowed: %s)", n.Type(), strings.Join(names, ", "))}
-		}
-		if err := sub.Decode(v.Field(i).Addr().Interface()); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // readNpy reads a NumPy .npy file (format 1.0-3.0) holding a C-order

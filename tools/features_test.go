@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/densepred/dp/checkpoint"
+	"github.com/densepred/dp/config"
 	"github.com/densepred/dp/nn/nntest"
 )
 
@@ -119,5 +120,43 @@ func TestReadNpyErrors(t *testing.T) {
 		if _, err := readNpy(p); err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v", name, err)
 		}
+	}
+}
+
+// TestSNNMLPTestPipeline builds the official evaluation pipeline of the
+// ImageNet config (bicubic resize to 256, centre crop 224, ImageNet mean and
+// std) and runs it on an image.
+func TestSNNMLPTestPipeline(t *testing.T) {
+	cfg, err := config.Load("../configs/cls_snnmlp_t_imagenet.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	img := image.NewRGBA(image.Rect(0, 0, 400, 300))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 7)
+	}
+	p := filepath.Join(dir, "in.png")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	x, err := featureInput(cfg, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := x.Shape(); len(s) != 4 || s[0] != 1 || s[1] != 3 || s[2] != 224 || s[3] != 224 {
+		t.Errorf("input shape %v, want [1 3 224 224]", s)
+	}
+	bad, err := cfg.Override("test_pipeline.1.crop_sise=224")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := featureInput(bad, p); err == nil || !strings.Contains(err.Error(), "crop_sise") || !strings.Contains(err.Error(), "crop_size") {
+		t.Errorf("misspelt key: error %v, want one naming it and the allowed keys", err)
 	}
 }
