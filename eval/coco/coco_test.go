@@ -16,7 +16,8 @@ import (
 )
 
 func TestLinspace(t *testing.T) {
-	// repr() of np.linspace(.5, 0.95, 10) (numpy 1.24): i*step + start,
+	// repr() of np.linspace(.5, 0.95, 10) (numpy 1.24, printed by
+	// tools/reference/eval_numpy_values.py): i*step + start,
 	// so the ninth value is not the double nearest 0.9.
 	want := []float64{0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.8999999999999999, 0.95}
 	got := Linspace(.5, .95, 10)
@@ -37,7 +38,8 @@ func TestLinspace(t *testing.T) {
 }
 
 func TestNpMean(t *testing.T) {
-	// np.mean(np.full(n, 0.1)) (numpy 1.24) for sizes that reach each
+	// np.mean(np.full(n, 0.1)) (numpy 1.24, printed by
+	// tools/reference/eval_numpy_values.py) for sizes that reach each
 	// branch of the pairwise sum and the 8192-element blocks; plain
 	// left-to-right summation gives 0.09999999999999999,
 	// 0.10000000000000002, 0.09999999999999981, 0.09999999999999977,

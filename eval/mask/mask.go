@@ -87,7 +87,7 @@ func (r RLE) DecodeColMajor() []uint8 {
 	var v uint8
 	for _, c := range r.Counts {
 		if v == 1 {
-			clear1(out[pos : pos+int(c)])
+			fillOnes(out[pos : pos+int(c)])
 		}
 		pos += int(c)
 		v ^= 1
@@ -95,7 +95,7 @@ func (r RLE) DecodeColMajor() []uint8 {
 	return out
 }
 
-func clear1(b []uint8) {
+func fillOnes(b []uint8) {
 	for i := range b {
 		b[i] = 1
 	}
