@@ -168,6 +168,12 @@ func New(o Options) (*ResNet, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Init.Checkpoint != "" {
+		// Fail before allocating the network when the file cannot be found.
+		if _, err := ResolveCheckpoint(o.Init.Checkpoint); err != nil {
+			return nil, err
+		}
+	}
 	m := &ResNet{opts: o}
 	b := &builder{rng: tensor.NewRNG(o.Init.Seed), opts: &m.opts}
 	fs := o.FrozenStages

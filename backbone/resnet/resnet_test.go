@@ -131,12 +131,23 @@ func params(g map[string]*tensor.Tensor, prefix string) map[string]*tensor.Tenso
 	return sd
 }
 
-// TestGoldenEval compares a ResNet-18 (base width 4) in evaluation mode
-// with torchvision's blocks on the same weights.
+// r18Path holds the golden ResNet-18 (base width 4) weights as torchvision
+// saves them: a pickled state_dict with int64 num_batches_tracked and an fc
+// head.
+const r18Path = "testdata/resnet18_w4.pth"
+
+// TestGoldenEval loads a ResNet-18 (base width 4) from a torchvision-style
+// .pth through init.checkpoint and compares it in evaluation mode with
+// torchvision's blocks on the same weights.
 func TestGoldenEval(t *testing.T) {
 	g := nntest.LoadGolden(t, goldenPath)
-	m := mustBuild(t, "{type: ResNet, depth: 18, base_channels: 4}")
-	load(t, m, g, "r18")
+	m := mustBuild(t, "{type: ResNet, depth: 18, base_channels: 4, init: {checkpoint: "+r18Path+"}}")
+	if r := m.InitReport; len(r.Missing) != 0 || !slices.Equal(r.Unexpected, []string{"fc.bias", "fc.weight"}) {
+		t.Errorf("init report %v, want nothing missing and fc.* unexpected", r)
+	}
+	if n := m.BN1.NumBatchesTracked.Data()[0]; n != 12345 {
+		t.Errorf("bn1.num_batches_tracked = %v, want 12345 from the file", n)
+	}
 	nn.SetTraining(m, false)
 	outs := m.Forward(nn.NewInferenceTape(nil).Input(nntest.Golden(t, g, "r18.x")))
 	for i, y := range outs {
@@ -322,32 +333,44 @@ func TestTorchvisionResNet50Keys(t *testing.T) {
 	}
 }
 
-// writeCheckpoint writes the golden ResNet-18 weights, with a prefix and a
-// classifier head as torchvision's files have one, to a safetensors file.
-func writeCheckpoint(t *testing.T, g map[string]*tensor.Tensor, path, prefix string) map[string]*tensor.Tensor {
+// writeCheckpoint writes the golden ResNet-18 weights with their keys
+// prefixed to a safetensors file.
+func writeCheckpoint(t *testing.T, sd map[string]*tensor.Tensor, path, prefix string) {
 	t.Helper()
-	sd := map[string]*tensor.Tensor{"fc.weight": tensor.New(10, 32), "fc.bias": tensor.New(10)}
-	for k, v := range params(g, "r18") {
-		sd[prefix+k] = v
+	out := map[string]*tensor.Tensor{}
+	for k, v := range sd {
+		out[prefix+k] = v
 	}
-	if err := checkpoint.WriteSafetensors(path, sd, nil); err != nil {
+	if err := checkpoint.WriteSafetensors(path, out, nil); err != nil {
 		t.Fatal(err)
 	}
-	return sd
 }
 
+// TestInitCheckpoint loads weights from safetensors files, a detector's
+// checkpoint (keys under "backbone.") and torchvision's download cache.
 func TestInitCheckpoint(t *testing.T) {
-	g := nntest.LoadGolden(t, goldenPath)
+	f, err := checkpoint.Read(r18Path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	plain := filepath.Join(dir, "resnet18.safetensors")
-	writeCheckpoint(t, g, plain, "")
+	writeCheckpoint(t, f.Tensors, plain, "")
 	prefixed := filepath.Join(dir, "detector.safetensors")
-	writeCheckpoint(t, g, prefixed, "backbone.")
+	writeCheckpoint(t, f.Tensors, prefixed, "backbone.")
+	detector, err := checkpoint.ReadSafetensors(prefixed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	detector.Tensors["neck.lateral_convs.0.conv.bias"] = tensor.New(256) // not the backbone's: dropped
+	if err := checkpoint.WriteSafetensors(prefixed, detector.Tensors, nil); err != nil {
+		t.Fatal(err)
+	}
 	hub := filepath.Join(dir, "hub", "checkpoints")
 	if err := os.MkdirAll(hub, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	writeCheckpoint(t, g, filepath.Join(hub, "resnet18-f37072fd.pth"), "")
+	writeCheckpoint(t, f.Tensors, filepath.Join(hub, "resnet18-f37072fd.pth"), "")
 	t.Setenv("TORCH_HOME", dir)
 
 	for _, c := range []struct {
@@ -355,22 +378,23 @@ func TestInitCheckpoint(t *testing.T) {
 		unexpected []string
 	}{
 		{plain, []string{"fc.bias", "fc.weight"}},
-		{prefixed, nil}, // the detector's other keys are dropped
+		{prefixed, []string{"fc.bias", "fc.weight"}}, // backbone.fc.*; neck.* is dropped
 		{"torchvision://resnet18", []string{"fc.bias", "fc.weight"}},
 	} {
 		m := mustBuild(t, "{type: ResNet, depth: 18, base_channels: 4, init: {checkpoint: '"+c.path+"'}}")
 		r := m.InitReport
-		if len(r.Missing) != 20 || !slices.Equal(r.Unexpected, c.unexpected) { // 20 BatchNorms' num_batches_tracked
+		if len(r.Missing) != 0 || !slices.Equal(r.Unexpected, c.unexpected) {
 			t.Errorf("%s: report %v", c.path, r)
 		}
-		nntest.AssertClose(t, c.path+": layer3.0.downsample.1.running_var", nn.StateDict(m)["layer3.0.downsample.1.running_var"],
-			nntest.Golden(t, g, "r18.param.layer3.0.downsample.1.running_var"), 0)
+		for _, k := range []string{"layer3.0.downsample.1.running_var", "layer4.1.conv2.weight"} {
+			nntest.AssertClose(t, c.path+": "+k, nn.StateDict(m)[k], f.Tensors[k], 0)
+		}
 	}
 	for _, c := range []struct{ yaml, want string }{
-		{"{type: ResNet, depth: 18, init: {checkpoint: '" + plain + "'}}", "conv1.weight"}, // width 64 against 4
+		{"{type: ResNet, depth: 18, base_channels: 8, init: {checkpoint: '" + plain + "'}}", "conv1.weight"}, // width 8 against 4
 		{"{type: ResNet, depth: 34, init: {checkpoint: 'torchvision://resnet34'}}", "resnet34-b627a593.pth"},
-		{"{type: ResNet, init: {checkpoint: 'torchvision://resnet51'}}", `unknown torchvision model "resnet51"`},
-		{"{type: ResNet, init: {checkpoint: '" + filepath.Join(dir, "none.pth") + "'}}", "none.pth"},
+		{"{type: ResNet, base_channels: 2, init: {checkpoint: 'torchvision://resnet51'}}", `unknown torchvision model "resnet51"`},
+		{"{type: ResNet, base_channels: 2, init: {checkpoint: '" + filepath.Join(dir, "none.pth") + "'}}", "none.pth"},
 	} {
 		if _, err := build(t, c.yaml); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want one mentioning %q", c.yaml, err, c.want)

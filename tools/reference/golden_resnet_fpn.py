@@ -9,8 +9,9 @@ torchvision's BasicBlock and Bottleneck, changing only the base width (mmdet's
 base_channels), so the layers, the block code and the state-dict names are
 torchvision's:
   r18.*  BasicBlock [2,2,2,2], base width 4, evaluation mode (dp's
-         norm_eval), input 2x3x61x90: r18.param.<key> (every state-dict
-         entry but num_batches_tracked), r18.x, r18.out{0..3}.
+         norm_eval), input 2x3x61x90: r18.x, r18.out{0..3}. Its weights are
+         backbone/resnet/testdata/resnet18_w4.pth, saved as torchvision's
+         files are (torch.save of the state_dict, with a 10-class fc head).
   r50.*  Bottleneck, stage_blocks [1,1,1,1], base width 4, input 2x3x45x66,
          weights r50.param.<key>, and two training-mode runs with the
          upstream gradient r50.g{i} on out{i}, i.e. the loss sum_i
@@ -46,6 +47,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import st  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
+RESNET_DIR = os.path.join(ROOT, "backbone", "resnet", "testdata")
 
 
 class SmallResNet(tvr.ResNet):
@@ -101,10 +103,14 @@ def state(prefix, model):
 def resnet_goldens(gen):
     out = {}
     r18 = SmallResNet(tvr.BasicBlock, [2, 2, 2, 2], 4)
+    r18.fc = nn.Linear(32, 10)
     randomize(r18, gen)
+    for m in r18.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.num_batches_tracked.fill_(12345)  # an int64 0-d tensor in the file
     r18.eval()
     x = torch.randn(2, 3, 61, 90, generator=gen)
-    out.update(state("r18", r18))
+    torch.save(r18.state_dict(), os.path.join(RESNET_DIR, "resnet18_w4.pth"))
     out["r18.x"] = x
     with torch.no_grad():
         for i, y in enumerate(r18.stages(x)):
@@ -271,7 +277,7 @@ def fpn_goldens(gen):
 
 def main():
     gen = torch.Generator().manual_seed(20261123)
-    rdir = os.path.join(ROOT, "backbone", "resnet", "testdata")
+    rdir = RESNET_DIR
     ndir = os.path.join(ROOT, "necks", "testdata")
     os.makedirs(rdir, exist_ok=True)
     os.makedirs(ndir, exist_ok=True)
