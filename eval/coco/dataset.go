@@ -33,7 +33,7 @@ type Annotation struct {
 	ImageID      int64
 	CategoryID   int64
 	BBox         []float64 // [x, y, width, height]; nil if the record has none
-	Area         float64   // ground truth: the file's "area"; detections: see LoadResults
+	Area         float64   // ground truth: the file's "area"; detections: see Results
 	IsCrowd      bool
 	Score        float64
 	Segmentation Segmentation
@@ -104,7 +104,7 @@ func (s *scanner) annotation(a *rawAnnotation) error {
 	})
 }
 
-// LoadDataset reads a COCO ground-truth file.
+// LoadDataset reads a COCO ground-truth file; see ReadDataset for the checks.
 func LoadDataset(path string) (*Dataset, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {

@@ -1,7 +1,8 @@
 // Package coco evaluates object detection (bbox) and instance segmentation
 // (segm) results on COCO-format ground truth exactly as pycocotools'
 // COCOeval does, quirks included, so the numbers equal the ones papers
-// report, and several times faster.
+// report, in a fraction of pycocotools' time (BenchmarkCOCOEvalVal5kBBox and
+// BenchmarkCOCOEvalVal5kSegm time a COCO-val-sized set).
 //
 // The phases are pycocotools': Evaluate matches the detections of every
 // (image, category) pair to the ground truth at every IoU threshold and area
@@ -37,7 +38,7 @@
 //     COCO.loadRes does: if it has a non-empty "bbox", every record's area is
 //     w·h of its box, even when it also carries a mask.
 //
-// Where pycocotools fails, dp goes on: an empty results list evaluates to
-// zero recall instead of raising, and results may give masks as polygons or
-// uncompressed RLE as well as compressed RLE.
+// Where pycocotools fails, this package goes on: an empty results list
+// evaluates to zero recall instead of raising, and results may give masks as
+// polygons or uncompressed RLE as well as compressed RLE.
 package coco

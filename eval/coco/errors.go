@@ -21,8 +21,8 @@ func (e *FormatError) Error() string {
 	return s + e.Msg
 }
 
-// An UnsupportedError reports valid input that dp does not evaluate, such as
-// keypoint results.
+// An UnsupportedError reports valid input this package does not evaluate,
+// such as keypoint results.
 type UnsupportedError string
 
 func (e UnsupportedError) Error() string { return "coco: unsupported: " + string(e) }
