@@ -173,7 +173,7 @@ func (c *ImageClassifier) Loss(tp *nn.Tape, b *datasets.Batch) (*nn.Var, map[str
 	if w := c.Head.opts.Loss.LossWeight; w != 1 {
 		loss = nn.Scale(loss, float32(w))
 	}
-	return loss, map[string]float64{"loss": float64(loss.Data()[0])}, nil
+	return loss, map[string]float64{"loss_cls": float64(loss.Data()[0])}, nil
 }
 
 // Predict implements Model: one Result per image holding its logits.

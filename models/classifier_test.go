@@ -166,7 +166,7 @@ model:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l := float64(loss.Data()[0]); math.IsNaN(l) || l <= 0 || parts["loss"] != l {
+	if l := float64(loss.Data()[0]); math.IsNaN(l) || l <= 0 || parts["loss_cls"] != l {
 		t.Fatalf("loss %v, parts %v", l, parts)
 	}
 	tp.Backward(loss)
