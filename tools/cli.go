@@ -16,14 +16,19 @@
 package tools
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/densepred/dp/engine"
 )
 
 // Version is the dp release; it is overridden at link time by the Makefile.
@@ -68,13 +73,136 @@ func App(stdout, stderr io.Writer) *cli.App {
 // Main runs the dp CLI with args (args[0] is the program name) and returns
 // the process exit status. It never calls os.Exit, so deferred cleanup in
 // subcommands runs before the process ends.
+//
+// Flags may follow a command's positional arguments, as with mmdet's
+// tools (dp train CONFIG --work-dir D): Main moves them in front before
+// parsing. A training run stopped by Ctrl-C exits with status 130 after
+// saving its checkpoint.
 func Main(args []string) int {
 	app := App(os.Stdout, os.Stderr)
-	if err := app.Run(args); err != nil {
+	if err := app.Run(reorderArgs(app, args)); err != nil {
 		fmt.Fprintf(os.Stderr, "dp: %v\n", err)
+		if errors.Is(err, engine.ErrInterrupted) {
+			return engine.InterruptExitCode
+		}
 		return 1
 	}
 	return 0
+}
+
+// optionalValueFlags take a value only when one follows: a bare --resume
+// means --resume=auto (mmdet's nargs="?"). The word after is taken as the
+// value unless it is a flag or a config file.
+var optionalValueFlags = map[string]string{"resume": "auto"}
+
+// multiWordFlags take several words, as mmdet's nargs="+": --eval bbox segm
+// becomes --eval bbox --eval segm. A following word is one more value when
+// the predicate accepts it.
+var multiWordFlags = map[string]func(word string) bool{
+	"eval":        isNameWord,
+	"keys":        isNameWord,
+	"cfg-options": func(w string) bool { return strings.Contains(w, "=") && !strings.HasPrefix(w, "-") },
+}
+
+// isNameWord accepts metric and log-key names, which, unlike the file
+// arguments beside them, have no dot or slash.
+func isNameWord(w string) bool {
+	return w != "" && !strings.HasPrefix(w, "-") && !strings.ContainsAny(w, "./"+string(filepath.Separator))
+}
+
+// isConfigFile reports whether w names a config by its extension.
+func isConfigFile(w string) bool {
+	switch strings.ToLower(filepath.Ext(w)) {
+	case ".yaml", ".yml", ".json", ".py":
+		return true
+	}
+	return false
+}
+
+// reorderArgs returns args with each command's flags moved before its
+// positional arguments (urfave/cli stops reading flags at the first
+// positional one), optional flag values made explicit and multi-word flag
+// values split into one flag each. Words after "--" are left alone.
+func reorderArgs(app *cli.App, args []string) []string {
+	if len(args) < 2 {
+		return args
+	}
+	out := []string{args[0]}
+	i := 1
+	// Global flags, then the command and subcommand names.
+	cmds := app.Commands
+	var cmd *cli.Command
+	for i < len(args) {
+		w := args[i]
+		if strings.HasPrefix(w, "-") {
+			if cmd != nil {
+				break
+			}
+			out = append(out, w)
+			i++
+			continue
+		}
+		var next *cli.Command
+		for _, c := range cmds {
+			if c.HasName(w) {
+				next = c
+			}
+		}
+		if next == nil {
+			break
+		}
+		cmd, cmds = next, next.Subcommands
+		out = append(out, w)
+		i++
+	}
+	if cmd == nil {
+		return args
+	}
+	flags := map[string]cli.Flag{}
+	for _, f := range cmd.Flags {
+		for _, n := range f.Names() {
+			flags[n] = f
+		}
+	}
+	var front, pos []string
+	for i < len(args) {
+		w := args[i]
+		i++
+		if w == "--" {
+			pos = append(pos, args[i-1:]...)
+			break
+		}
+		if !strings.HasPrefix(w, "-") || w == "-" {
+			pos = append(pos, w)
+			continue
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(w, "-"), "=")
+		f, known := flags[name]
+		if def, ok := optionalValueFlags[name]; ok && known && !hasValue {
+			if i < len(args) && !strings.HasPrefix(args[i], "-") && !isConfigFile(args[i]) {
+				w += "=" + args[i]
+				i++
+			} else {
+				w += "=" + def
+			}
+			front = append(front, w)
+			continue
+		}
+		front = append(front, w)
+		tv, ok := f.(interface{ TakesValue() bool })
+		if !known || hasValue || !ok || !tv.TakesValue() || i >= len(args) {
+			continue
+		}
+		front = append(front, args[i])
+		i++
+		if more, ok := multiWordFlags[name]; ok {
+			for i < len(args) && more(args[i]) {
+				front = append(front, "--"+name, args[i])
+				i++
+			}
+		}
+	}
+	return append(append(out, front...), pos...)
 }
 
 func init() {
