@@ -57,8 +57,9 @@ func (e *Eval) Accumulate() {
 			}
 		}
 		var sub []accDet
-		var st []uint8 // st[i*A*T + a*T + t]: the outcome of sub[i]
-		var rc, pr []float64
+		var st []uint8           // st[i*A*T + a*T + t]: the outcome of sub[i]
+		var prTP, rcTP []float64 // precision and recall at each true positive
+		var posTP []int          // and its index
 		for m, maxDet := range p.MaxDets {
 			sub = sub[:0]
 			for _, x := range dets {
@@ -73,7 +74,6 @@ func (e *Eval) Accumulate() {
 			for i, x := range sub {
 				copy(st[i*A*T:(i+1)*A*T], E[x.img].state[int(x.d)*A*T:(int(x.d)+1)*A*T])
 			}
-			rc, pr = grow(rc, nd), grow(pr, nd)
 			for a := range A {
 				if npig[a] == 0 {
 					continue
@@ -81,51 +81,76 @@ func (e *Eval) Accumulate() {
 				n := float64(npig[a])
 				for t := range T {
 					at := a*T + t
+					// Precision and recall change only at true positives:
+					// before the first one precision is 0, and after each
+					// one it only falls until the next. So the envelope
+					// (precision made non-increasing from the right) at any
+					// index where recall first reaches a threshold is its
+					// value at the true positives from there on, and only
+					// those are computed, with pycocotools' arithmetic.
 					var tp, fp float64
+					prTP, rcTP, posTP = prTP[:0], rcTP[:0], posTP[:0]
 					for i := range nd {
 						switch st[i*A*T+at] {
 						case stateTP:
 							tp++
+							prTP = append(prTP, tp/(fp+tp+eps))
+							rcTP = append(rcTP, tp/n)
+							posTP = append(posTP, i)
 						case stateFP:
 							fp++
 						}
-						rc[i] = tp / n
-						pr[i] = tp / (fp + tp + eps)
 					}
 					ri := ((t*K+k)*A+a)*M + m
 					if nd > 0 {
-						e.Recall[ri] = rc[nd-1]
+						e.Recall[ri] = tp / n
 					} else {
 						e.Recall[ri] = 0
 					}
-					// Precision envelope: non-increasing from the right.
-					for i := nd - 1; i > 0; i-- {
-						if pr[i] > pr[i-1] {
-							pr[i-1] = pr[i]
+					for i := len(prTP) - 1; i > 0; i-- {
+						if prTP[i] > prTP[i-1] {
+							prTP[i-1] = prTP[i]
 						}
+					}
+					// Recall at index 0 (a true positive or nothing yet).
+					rc0 := 0.0
+					if len(posTP) > 0 && posTP[0] == 0 {
+						rc0 = rcTP[0]
 					}
 					// For each recall threshold, the first index whose recall
 					// reaches it (np.searchsorted, side='left'). From the
 					// first threshold past the final recall on, precision and
 					// score stay 0: pycocotools' loop stops at the IndexError.
 					past := false
-					i := 0
+					kk := 0
 					for r, thr := range p.RecThrs {
 						pi := (((t*R+r)*K+k)*A+a)*M + m
-						if recSorted {
-							for i < nd && rc[i] < thr {
-								i++
+						idx, q := -1, 0.0
+						switch {
+						case nd > 0 && thr <= rc0:
+							idx = 0
+							if len(prTP) > 0 {
+								q = prTP[0]
 							}
-						} else {
-							i = sort.SearchFloat64s(rc[:nd], thr)
+						default:
+							if recSorted {
+								for kk < len(rcTP) && rcTP[kk] < thr {
+									kk++
+								}
+							} else {
+								kk = sort.SearchFloat64s(rcTP, thr)
+							}
+							if kk < len(rcTP) {
+								idx, q = posTP[kk], prTP[kk]
+							}
 						}
-						if past = past || i >= nd; past {
+						if past = past || idx < 0; past {
 							e.Precision[pi] = 0
 							e.Scores[pi] = 0
 							continue
 						}
-						e.Precision[pi] = pr[i]
-						e.Scores[pi] = sub[i].score
+						e.Precision[pi] = q
+						e.Scores[pi] = sub[idx].score
 					}
 				}
 			}

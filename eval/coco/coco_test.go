@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -478,6 +480,129 @@ func TestMaskIoUFastPath(t *testing.T) {
 			for g := range gt {
 				if got[d*len(gt)+g] != want[d][g] {
 					t.Fatalf("case %d: dt %v gt %v crowd %v: maskIoU = %v, mask.IoU = %v", n, dt[d], gt[g], crowd[g], got[d*len(gt)+g], want[d][g])
+				}
+			}
+		}
+	}
+}
+
+// accumulateReference is COCOeval.accumulate transcribed line by line:
+// concatenate, stable sort, cumulative sums, envelope, searchsorted. The
+// fast Accumulate must give the same arrays to the bit.
+func accumulateReference(e *Eval) (precision, recall, scores []float64) {
+	p := &e.Params
+	T, R, K, A, M := e.Dims()
+	precision, recall, scores = filled(T*R*K*A*M, -1), filled(T*K*A*M, -1), filled(T*R*K*A*M, -1)
+	for k := range K {
+		E := e.evalImgs[k]
+		if len(E) == 0 {
+			continue
+		}
+		for a := range A {
+			for m, maxDet := range p.MaxDets {
+				var sc []float64
+				var st [][]uint8
+				npig := 0
+				for _, ev := range E {
+					D := len(ev.scores)
+					for d := range min(D, maxDet) {
+						sc = append(sc, ev.scores[d])
+						row := make([]uint8, T)
+						for t := range T {
+							row[t] = ev.state[(d*A+a)*T+t]
+						}
+						st = append(st, row)
+					}
+					npig += ev.npig[a]
+				}
+				if npig == 0 {
+					continue
+				}
+				inds := make([]int, len(sc))
+				for i := range inds {
+					inds[i] = i
+				}
+				slices.SortStableFunc(inds, func(x, y int) int { return byScore(sc[x], sc[y]) })
+				nd := len(sc)
+				for t := range T {
+					rc, pr := make([]float64, nd), make([]float64, nd)
+					var tp, fp float64
+					for i, o := range inds {
+						if st[o][t] == stateTP {
+							tp++
+						}
+						if st[o][t] == stateFP {
+							fp++
+						}
+						rc[i] = tp / float64(npig)
+						pr[i] = tp / (fp + tp + eps)
+					}
+					ri := ((t*K+k)*A+a)*M + m
+					recall[ri] = 0
+					if nd > 0 {
+						recall[ri] = rc[nd-1]
+					}
+					for i := nd - 1; i > 0; i-- {
+						if pr[i] > pr[i-1] {
+							pr[i-1] = pr[i]
+						}
+					}
+					for r, thr := range p.RecThrs {
+						i := sort.SearchFloat64s(rc, thr)
+						pi := (((t*R+r)*K+k)*A+a)*M + m
+						if i >= nd {
+							// The IndexError ends the loop: the rest stay 0.
+							for r2 := r; r2 < R; r2++ {
+								pi2 := (((t*R+r2)*K+k)*A+a)*M + m
+								precision[pi2], scores[pi2] = 0, 0
+							}
+							break
+						}
+						precision[pi], scores[pi] = pr[i], sc[inds[i]]
+					}
+				}
+			}
+		}
+	}
+	return precision, recall, scores
+}
+
+func TestAccumulateMatchesReference(t *testing.T) {
+	gt, err := LoadDataset(filepath.Join("testdata", "instances_val2014_100.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		iouType IoUType
+		file    string
+	}{
+		{BBox, "instances_val2014_fakebbox100_results.json"},
+		{Segm, "instances_val2014_fakesegm100_results.json"},
+	} {
+		dt, err := gt.LoadResults(filepath.Join("testdata", tc.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, maxDets := range [][]int{{1, 10, 100}, {1, 3, 5}} {
+			p := DefaultParams(tc.iouType)
+			p.MaxDets = maxDets
+			e := NewEval(gt, dt, p)
+			if err := e.Evaluate(); err != nil {
+				t.Fatal(err)
+			}
+			e.Accumulate()
+			prec, rec, sc := accumulateReference(e)
+			for name, pair := range map[string][2][]float64{"precision": {e.Precision, prec}, "recall": {e.Recall, rec}, "scores": {e.Scores, sc}} {
+				bad := 0
+				for i := range pair[1] {
+					if math.Float64bits(pair[0][i]) != math.Float64bits(pair[1][i]) {
+						if bad++; bad <= 10 {
+							t.Errorf("%s %v %s[%d] = %v, reference %v", tc.iouType, maxDets, name, i, pair[0][i], pair[1][i])
+						}
+					}
+				}
+				if bad > 10 {
+					t.Errorf("... %d mismatches in all", bad)
 				}
 			}
 		}
