@@ -23,7 +23,7 @@ const goldenPath = "testdata/resnet_golden.safetensors"
 // tol is the error allowed relative to each output's scale.
 const tol = 1e-4
 
-func build(t *testing.T, yaml string) (*resnet.ResNet, error) {
+func build(t testing.TB, yaml string) (*resnet.ResNet, error) {
 	t.Helper()
 	n, err := config.Parse("test.yaml", []byte("backbone: "+yaml+"\n"))
 	if err != nil {
@@ -54,7 +54,7 @@ func load(t *testing.T, m nn.Module, g map[string]*tensor.Tensor, prefix string)
 	}
 }
 
-func mustBuild(t *testing.T, yaml string) *resnet.ResNet {
+func mustBuild(t testing.TB, yaml string) *resnet.ResNet {
 	t.Helper()
 	m, err := build(t, yaml)
 	if err != nil {
