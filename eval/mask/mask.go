@@ -356,8 +356,10 @@ func IoUInto(dst []float64, dt, gt []RLE, iscrowd []bool) {
 
 // PairIoU returns the IoU of two masks, with the detection's area as the
 // union when crowd is true, and -1 if their sizes differ. Unlike IoU it does
-// not first check that the bounding boxes overlap; the result is the same
-// except for masks of different sizes with disjoint boxes (IoU gives 0).
+// not first check that the bounding boxes overlap. For masks of the same
+// size without empty runs after the first count (what Encode, FrPoly, Merge
+// and COCO files produce) the result equals IoU's; maskApi.c's boxes of
+// other RLEs can miss pixels, and IoU then reports 0 where PairIoU does not.
 func PairIoU(dt, gt RLE, crowd bool) float64 {
 	if dt.H != gt.H || dt.W != gt.W {
 		return -1
@@ -408,8 +410,11 @@ func FrBBox(bb [4]float64, h, w int) RLE {
 }
 
 // FrPolys returns the union of the polygons' masks, the mask of a COCO
-// annotation made of several parts (pycocotools frPyObjects then merge).
-// Each polygon is rasterized by FrPoly.
+// annotation made of several parts (pycocotools frPyObjects then merge);
+// no polygons give an empty mask. Each polygon is rasterized by FrPoly. Note
+// that frPyObjects reads a part list whose first part has exactly four
+// numbers as boxes [x, y, w, h]; coco.Segmentation.ToRLE does that, FrPolys
+// does not.
 func FrPolys(polys [][]float64, h, w int) RLE {
 	rles := make([]RLE, len(polys))
 	for i, p := range polys {
