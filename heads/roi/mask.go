@@ -173,6 +173,17 @@ func cropBitmap(dst []float32, gm InstanceMask, b detops.Box, size int) {
 // PyTorch's order so that pixels at the threshold agree.
 func PasteMask(prob []float32, size int, box detops.Box, h, w int, thr float32) []uint8 {
 	out := make([]uint8, h*w)
+	pasteValues(prob, size, box, h, w, func(i int, v float32) {
+		if v >= thr {
+			out[i] = 1
+		}
+	})
+	return out
+}
+
+// pasteValues calls set with the row-major index and the sampled value of
+// every pixel of PasteMask's window.
+func pasteValues(prob []float32, size int, box detops.Box, h, w int, set func(i int, v float32)) {
 	x0, y0, x1, y1 := box[0], box[1], box[2], box[3]
 	fx0 := int(max(math.Floor(float64(x0))-1, 0))
 	fy0 := int(max(math.Floor(float64(y0))-1, 0))
@@ -204,12 +215,9 @@ func PasteMask(prob []float32, size int, box detops.Box, h, w int, thr float32) 
 			v := float32(at(yi, xi)*nw) + float32(at(yi, xi+1)*ne)
 			v = float32(v + float32(at(yi+1, xi)*sw))
 			v = float32(v + float32(at(yi+1, xi+1)*se))
-			if v >= thr {
-				out[py*w+fx0+i] = 1
-			}
+			set(py*w+fx0+i, v)
 		}
 	}
-	return out
 }
 
 // gridCoord maps pixel p of the image to the source coordinate in the
