@@ -102,6 +102,7 @@ func (e *Eval) Evaluate() error {
 		return err
 	}
 	e.Precision, e.Recall, e.Scores, e.Stats = nil, nil, nil, nil
+	e.gt.index() // read by every worker; built here, before they start
 	imgPos := make(map[int64]int, len(p.ImgIDs))
 	for i, id := range p.ImgIDs {
 		imgPos[id] = i
