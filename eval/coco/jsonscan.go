@@ -358,8 +358,11 @@ func (s *scanner) segmentation() (Segmentation, error) {
 				return err
 			case "counts":
 				if s.peek() == '"' {
-					str, err := s.str()
-					seg.Kind, seg.CountsString = SegCompressedRLE, str
+					// A view of the input, which is never modified and
+					// outlives the annotations: no copy of the largest
+					// strings of a results file.
+					b, err := s.rawString()
+					seg.Kind, seg.CountsString = SegCompressedRLE, unsafe.String(unsafe.SliceData(b), len(b))
 					return err
 				}
 				seg.Kind = SegRLE

@@ -1,6 +1,7 @@
 package coco
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 
@@ -49,7 +50,8 @@ func (s *Segmentation) PolygonList() ([][]float64, error) {
 
 // UnmarshalJSON reads any of the three forms.
 func (s *Segmentation) UnmarshalJSON(b []byte) error {
-	sc := &scanner{data: b}
+	// The result may point into its input, which encoding/json reuses.
+	sc := &scanner{data: bytes.Clone(b)}
 	seg, err := sc.segmentation()
 	if err == nil {
 		err = sc.end()

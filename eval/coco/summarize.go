@@ -114,7 +114,7 @@ func (e *Eval) summarizeOne(l *summaryLine) {
 		}
 	}
 	pairs := indexPairs(aind, mind)
-	var sel []float64
+	sel := make([]float64, 0, len(ts)*R*K*len(pairs))
 	for _, t := range ts {
 		if l.ap {
 			for r := range R {

@@ -420,8 +420,11 @@ func FrPolys(polys [][]float64, h, w int) RLE {
 	for i, p := range polys {
 		rles[i] = FrPoly(p, h, w)
 	}
-	if len(rles) == 0 {
+	switch len(rles) {
+	case 0:
 		return Empty(h, w)
+	case 1:
+		return rles[0] // already a fresh mask; Merge would copy it
 	}
 	return Merge(rles, false)
 }
