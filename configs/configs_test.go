@@ -1,7 +1,7 @@
 // Package configs_test checks the model zoo: every config under configs/
 // loads with its bases merged, the detection configs hold the values their
 // recipes prescribe, their pipelines decode into the registered transforms,
-// and their backbones and necks build.
+// and their backbones, necks and whole detectors build.
 package configs_test
 
 import (
@@ -16,6 +16,7 @@ import (
 	_ "github.com/densepred/dp/backbone/snnmlp"
 	"github.com/densepred/dp/config"
 	"github.com/densepred/dp/datasets/transforms"
+	"github.com/densepred/dp/models"
 	"github.com/densepred/dp/necks"
 )
 
@@ -213,4 +214,22 @@ func decodeStep(step config.Node, opt any) error {
 	}
 	v.Set(wrapper.Field(1))
 	return nil
+}
+
+// TestDetectorsBuild builds the whole detector of the R50 and SNN-MLP-T
+// configs (without pretrained weights) through the model registry, so every
+// key of their model sections decodes into the components.
+func TestDetectorsBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds full-size detectors")
+	}
+	for _, f := range []string{"det_maskrcnn_r50_fpn_1x.yaml", "det_maskrcnn_snnmlp_t.yaml"} {
+		cfg, err := config.Load(f, "model.backbone.init.checkpoint=''")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := models.Registry.Build(cfg.Field("model")); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
 }
