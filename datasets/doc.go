@@ -8,6 +8,11 @@
 // imagenet (class folders and Parquet shards). Transforms live in transforms,
 // the synthetic dataset maker in synth and sample drawing in vis.
 //
+// Reader packages register their dataset types under mmdet/mmseg's names
+// ("CocoDataset", "VOCDataset", "ADE20KDataset", ...) with typed options
+// structs, so a config can name them: DatasetOptions gives the defaults to
+// decode into, OpenDataset opens.
+//
 // # Images
 //
 // A decoded image is an Image: 8-bit RGB, interleaved H×W×3, row-major. It is

@@ -423,3 +423,7 @@ func (d *Dataset) Get(i int) (*datasets.Sample, error) {
 	}
 	return s, nil
 }
+
+func init() {
+	datasets.RegisterDatasetType("CocoDataset", func() Options { return Options{} }, Open)
+}

@@ -147,3 +147,8 @@ func (d *Folder) File(i int) (string, int) { return d.files[i], d.labels[i] }
 func (d *Folder) Get(i int) (*datasets.Sample, error) {
 	return &datasets.Sample{Label: d.labels[i], Meta: datasets.Meta{Index: i, File: d.files[i], ScaleFactor: [2]float64{1, 1}}}, nil
 }
+
+func init() {
+	datasets.RegisterDatasetType("ImageNet", func() FolderOptions { return FolderOptions{} }, OpenFolder)
+	datasets.RegisterDatasetType("ImageNetParquet", func() ParquetOptions { return ParquetOptions{} }, OpenParquet)
+}

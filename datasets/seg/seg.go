@@ -135,3 +135,9 @@ var ADE20KClasses = []string{
 	"screen", "blanket", "sculpture", "hood", "sconce", "vase", "traffic light", "tray", "ashcan", "fan",
 	"pier", "crt screen", "plate", "monitor", "bulletin board", "shower", "radiator", "glass", "clock", "flag",
 }
+
+func init() {
+	datasets.RegisterDatasetType("BaseSegDataset", func() Options { return Options{ImgSuffix: ".jpg", SegSuffix: ".png"} }, Open)
+	datasets.RegisterDatasetType("ADE20KDataset", func() Options { return ADE20K("", "training") }, Open)
+	datasets.RegisterDatasetType("PascalVOCDataset", func() Options { return VOC("", "train") }, Open)
+}

@@ -245,3 +245,7 @@ func (d *Dataset) Get(i int) (*datasets.Sample, error) {
 			ScaleFactor: [2]float64{1, 1}},
 	}, nil
 }
+
+func init() {
+	datasets.RegisterDatasetType("VOCDataset", func() Options { return Options{} }, Open)
+}
