@@ -1,6 +1,7 @@
 package imagenet
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -175,7 +176,7 @@ func TestParquetHubSchemaAndErrors(t *testing.T) {
 	var fe *datasets.FormatError
 	if err == nil || !strings.HasPrefix(err.Error(), "imagenet: "+bad+": truncated or corrupt") {
 		t.Errorf("unreadable shard: %v", err)
-	} else if !errorAs(err, &fe) || fe.File != bad {
+	} else if !errors.As(err, &fe) || fe.File != bad {
 		t.Errorf("unreadable shard: %#v", err)
 	}
 	var logged []string
@@ -184,10 +185,4 @@ func TestParquetHubSchemaAndErrors(t *testing.T) {
 	if err != nil || d.Len() != 1 || len(logged) != 2 || !strings.HasPrefix(logged[0], "imagenet: skipping shard: imagenet: "+bad) {
 		t.Errorf("skip_invalid: %v, %d rows, log %q", err, d.Len(), logged)
 	}
-}
-
-func errorAs(err error, target **datasets.FormatError) bool {
-	fe, ok := err.(*datasets.FormatError)
-	*target = fe
-	return ok
 }
