@@ -188,7 +188,9 @@ func TestTwoStageConfigErrors(t *testing.T) {
 
 // TestMaskRCNNTrains overfits a tiny Mask R-CNN to synthetic rectangles:
 // every loss term is finite, the total falls, and Predict then finds each
-// rectangle with the right class and a mask covering it.
+// rectangle with the right class and a mask covering it. The second stage's
+// box and mask losses rise for a while once the RPN's proposals start to
+// overlap the objects (more positives), so the run is 40 iterations long.
 func TestMaskRCNNTrains(t *testing.T) {
 	const size, iters = 96, 40
 	m := buildDetector(t, tinyDetectorYAML)
@@ -215,6 +217,14 @@ func TestMaskRCNNTrains(t *testing.T) {
 		}
 		losses = append(losses, float64(loss.Data()[0]))
 		tp.Backward(loss)
+		if it == 0 {
+			// Backward reaches every parameter of the detector.
+			for _, p := range nn.NamedParams(m) {
+				if p.Param.Grad == nil || tensor.MaxAbs(p.Param.Grad) == 0 {
+					t.Errorf("no gradient reached %s", p.Name)
+				}
+			}
+		}
 		opt.Step()
 		optim.ZeroGrad(groups)
 		tp.Release()
@@ -263,6 +273,90 @@ func TestMaskRCNNTrains(t *testing.T) {
 			}
 			if float64(in) < 0.5*area {
 				t.Errorf("image %d gt %d: mask covers %d of %.0f box pixels", i, g, in, area)
+			}
+		}
+	}
+}
+
+// TestFasterRCNN builds the box-only detector from the same config and runs
+// a training step and a prediction: no mask loss, no masks.
+func TestFasterRCNN(t *testing.T) {
+	yaml := strings.Replace(tinyDetectorYAML, "type: MaskRCNN", "type: FasterRCNN", 1)
+	yaml = strings.Replace(yaml, "    mask_head: {num_convs: 2, conv_out_channels: 32, num_classes: 2, seed: 4}\n", "", 1)
+	m := buildDetector(t, yaml)
+	if m.RoI.Mask != nil {
+		t.Fatal("FasterRCNN built a mask head")
+	}
+	batch := syntheticBatch(1, 64, 3)
+	tp := nn.NewTape(nil, tensor.NewRNG(1))
+	loss, parts, err := m.Loss(tp, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := parts["loss_mask"]; ok || len(parts) != 4 {
+		t.Errorf("parts %v, want the four box losses", parts)
+	}
+	sum := parts["loss_rpn_cls"] + parts["loss_rpn_bbox"] + parts["loss_cls"] + parts["loss_bbox"]
+	if d := math.Abs(sum - float64(loss.Data()[0])); d > 1e-5*math.Abs(sum) {
+		t.Errorf("loss %v is not the sum of its parts %v", loss.Data()[0], sum)
+	}
+	tp.Release()
+	res, err := m.Predict(nn.NewInferenceTape(nil), batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 1 || len(res[0].Boxes) == 0 || res[0].Masks != nil {
+		t.Fatalf("results %d, boxes %d, masks %v", len(res), len(res[0].Boxes), res[0].Masks)
+	}
+}
+
+// TestPredictOriginalCoordinates checks that Predict undoes the resize and
+// the flip recorded in each sample's meta: the same input with a scale
+// factor of 2 gives boxes halved and masks of the original size, and with a
+// horizontal flip gives boxes mirrored in the original image.
+func TestPredictOriginalCoordinates(t *testing.T) {
+	const size = 64
+	m := buildDetector(t, tinyDetectorYAML)
+	nn.SetTraining(m, false)
+	batch := syntheticBatch(1, size, 5)
+	predict := func(meta datasets.Meta) models.Result {
+		batch.Samples[0].Meta = meta
+		res, err := m.Predict(nn.NewInferenceTape(nil), batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res[0]
+	}
+	base := predict(datasets.Meta{ImgShape: [2]int{size, size}, OriShape: [2]int{size, size}, ScaleFactor: [2]float64{1, 1}})
+	if len(base.Boxes) == 0 {
+		t.Fatal("no detections to compare")
+	}
+	half := predict(datasets.Meta{ImgShape: [2]int{size, size}, OriShape: [2]int{size / 2, size / 2}, ScaleFactor: [2]float64{2, 2}})
+	flip := predict(datasets.Meta{ImgShape: [2]int{size, size}, OriShape: [2]int{size, size}, ScaleFactor: [2]float64{1, 1}, Flip: true, FlipDirection: "horizontal"})
+	if len(half.Boxes) != len(base.Boxes) || len(flip.Boxes) != len(base.Boxes) {
+		t.Fatalf("%d, %d and %d detections", len(base.Boxes), len(half.Boxes), len(flip.Boxes))
+	}
+	for k, b := range base.Boxes {
+		for c := 0; c < 4; c++ {
+			if d := math.Abs(float64(half.Boxes[k][c] - b[c]/2)); d > 1e-4 {
+				t.Errorf("box %d: rescaled %v, want %v / 2", k, half.Boxes[k], b)
+				break
+			}
+		}
+		want := [4]float32{size - b[2], b[1], size - b[0], b[3]}
+		if flip.Boxes[k] != want {
+			t.Errorf("box %d: unflipped %v, want %v", k, flip.Boxes[k], want)
+		}
+		if hm := half.Masks[k]; hm.H != size/2 || hm.W != size/2 {
+			t.Errorf("mask %d of the rescaled image is %dx%d, want %dx%d", k, hm.W, hm.H, size/2, size/2)
+		}
+		// The flipped mask is the mirror image of the unflipped one.
+		bm, fm := base.Masks[k].Decode(), flip.Masks[k].Decode()
+		for y := 0; y < size; y++ {
+			for x := 0; x < size; x++ {
+				if bm[y*size+x] != fm[y*size+size-1-x] {
+					t.Fatalf("mask %d is not mirrored at (%d, %d)", k, x, y)
+				}
 			}
 		}
 	}
