@@ -117,6 +117,21 @@ func TestParquetRoundTrip(t *testing.T) {
 			t.Errorf("row %d: file %q, want %q", i, s.Meta.File, wantFile)
 		}
 	}
+	// Concurrent reads through the loader's workers.
+	li, _ := transforms.Build("LoadImage", nil)
+	opt := datasets.DefaultLoaderOptions()
+	opt.NumWorkers, opt.BatchSize = 3, 2
+	l, _ := datasets.NewLoader(d, li, opt)
+	var labels []int
+	for b, err := range l.Batches(0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		labels = append(labels, b.Labels...)
+	}
+	if !slices.Equal(labels, []int{0, 0, 0, 1, 1, 1, 2, 2, 2}) {
+		t.Errorf("loader labels %v", labels)
+	}
 }
 
 // hubRow is the schema dataset hubs write: every field nullable.
