@@ -2,7 +2,12 @@ package engine
 
 import (
 	"fmt"
+	"image"
+	"image/png"
 	"math"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/densepred/dp/config"
 	"github.com/densepred/dp/datasets"
@@ -25,6 +30,15 @@ type IoUMetricOptions struct {
 	// Classwise also reports IoU_<c> and Acc_<c> per class index c that has
 	// a defined value.
 	Classwise bool `yaml:"classwise"`
+	// OutputDir, if set, receives each prediction as an 8-bit grayscale
+	// PNG named after its image (<basename>.png), with 1 added back to the
+	// labels of datasets read with reduce_zero_label (ADE20K's submission
+	// format), as mmseg's output_dir.
+	OutputDir string `yaml:"output_dir"`
+	// FormatOnly writes the predictions without scoring them (for a test
+	// set without labels); Compute then returns no scores. It needs
+	// output_dir.
+	FormatOnly bool `yaml:"format_only"`
 }
 
 // DefaultIoUMetricOptions returns the defaults documented on the options.
@@ -62,6 +76,14 @@ func NewIoUMetric(o IoUMetricOptions) (*IoUMetric, error) {
 	if o.NumClasses == 0 {
 		o.NumClasses = 255
 	}
+	if o.FormatOnly && o.OutputDir == "" {
+		return nil, fmt.Errorf("engine: IoUMetric format_only needs output_dir")
+	}
+	if o.OutputDir != "" {
+		if err := os.MkdirAll(o.OutputDir, 0o755); err != nil {
+			return nil, fmt.Errorf("engine: IoUMetric output_dir: %w", err)
+		}
+	}
 	return &IoUMetric{opts: o, m: evalseg.New(o.NumClasses, o.IgnoreIndex, false)}, nil
 }
 
@@ -76,9 +98,18 @@ func (m *IoUMetric) Process(b *datasets.Batch, res []models.Result) error {
 	for i, r := range res {
 		s := b.Samples[i]
 		gt, pred := s.SegMap, r.SegMap
-		switch {
-		case pred == nil:
+		if pred == nil {
 			return fmt.Errorf("engine: IoUMetric: sample %d (%s): the model returned no segmentation map", i, s.Meta.File)
+		}
+		if m.opts.OutputDir != "" {
+			if err := writePrediction(m.opts.OutputDir, s.Meta, pred); err != nil {
+				return err
+			}
+		}
+		if m.opts.FormatOnly {
+			continue
+		}
+		switch {
 		case gt == nil:
 			return fmt.Errorf("engine: IoUMetric: sample %d (%s) has no label map; the test pipeline needs LoadAnnotations", i, s.Meta.File)
 		case gt.W != pred.W || gt.H != pred.H:
@@ -95,6 +126,9 @@ func (m *IoUMetric) Process(b *datasets.Batch, res []models.Result) error {
 // Compute implements Metric: aAcc, mIoU and mAcc, fractions in [0, 1]
 // (NaN when nothing was labelled).
 func (m *IoUMetric) Compute() (map[string]float64, error) {
+	if m.opts.FormatOnly {
+		return map[string]float64{}, nil
+	}
 	r := m.m.Result()
 	out := map[string]float64{"aAcc": r.AAcc, "mIoU": r.MIoU, "mAcc": r.MAcc}
 	if m.opts.Classwise {
@@ -108,6 +142,40 @@ func (m *IoUMetric) Compute() (map[string]float64, error) {
 		}
 	}
 	return out, nil
+}
+
+// writePrediction writes pred as <dir>/<image basename>.png, adding 1 to
+// every label when the sample was read with reduce_zero_label. The file is
+// written to a temporary name and renamed, so it is never left half written.
+func writePrediction(dir string, meta datasets.Meta, pred *datasets.Plane) error {
+	base := filepath.Base(meta.File)
+	if meta.File == "" {
+		base = fmt.Sprintf("%08d", meta.Index)
+	}
+	name := filepath.Join(dir, strings.TrimSuffix(base, filepath.Ext(base))+".png")
+	img := image.NewGray(image.Rect(0, 0, pred.W, pred.H))
+	copy(img.Pix, pred.Pix)
+	if meta.ReduceZeroLabel {
+		for i, v := range img.Pix {
+			img.Pix[i] = v + 1
+		}
+	}
+	f, err := os.CreateTemp(dir, ".pred-*.png")
+	if err != nil {
+		return fmt.Errorf("engine: IoUMetric: %w", err)
+	}
+	err = png.Encode(f, img)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), name)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("engine: IoUMetric: writing %s: %w", name, err)
+	}
+	return nil
 }
 
 func init() {

@@ -1,7 +1,12 @@
 package engine
 
 import (
+	"bytes"
+	"image"
+	"image/png"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -80,5 +85,52 @@ func TestIoUMetricErrors(t *testing.T) {
 	}
 	if _, err := MetricRegistry.Build(n); err != nil {
 		t.Errorf("build from config: %v", err)
+	}
+}
+
+// TestIoUMetricOutputDir checks the prediction PNGs: named after the
+// image, labels + 1 for reduce_zero_label datasets, and format_only
+// skipping the scores.
+func TestIoUMetricOutputDir(t *testing.T) {
+	dir := t.TempDir()
+	opts := DefaultIoUMetricOptions()
+	opts.OutputDir, opts.FormatOnly = dir, true
+	m, err := NewIoUMetric(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, res := segBatch([][]uint8{nil, nil}, [][]uint8{{0, 1, 2, 3, 4, 5}, {7, 7, 7, 7, 7, 7}}, 3, 2)
+	b.Samples[0].SegMap, b.Samples[1].SegMap = nil, nil
+	b.Samples[0].Meta = datasets.Meta{File: "/data/images/ADE_val_00000001.jpg", ReduceZeroLabel: true}
+	b.Samples[1].Meta = datasets.Meta{File: "img2.jpg"}
+	if err := m.Process(b, res); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := m.Compute(); err != nil || len(got) != 0 {
+		t.Errorf("format_only Compute = %v, %v; want no scores", got, err)
+	}
+	for _, c := range []struct {
+		name string
+		want []uint8
+	}{
+		{"ADE_val_00000001.png", []uint8{1, 2, 3, 4, 5, 6}},
+		{"img2.png", []uint8{7, 7, 7, 7, 7, 7}},
+	} {
+		f, err := os.Open(filepath.Join(dir, c.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, ok := img.(*image.Gray)
+		if !ok || g.Rect.Dx() != 3 || g.Rect.Dy() != 2 || !bytes.Equal(g.Pix, c.want) {
+			t.Errorf("%s: %T %v, want 3x2 gray %v", c.name, img, img.Bounds(), c.want)
+		}
+	}
+	if _, err := NewIoUMetric(IoUMetricOptions{FormatOnly: true}); err == nil {
+		t.Errorf("format_only without output_dir accepted")
 	}
 }
