@@ -379,6 +379,7 @@ func im2col(p ConvParams, x, col []float32, c0, c1, y0, y1 int) {
 // from, in row order, so overlapping taps sum deterministically. Padding
 // entries are dropped.
 func col2im(p ConvParams, col, dx []float32, y0, y1 int) {
+	axpy := currentGemm().axpy
 	oh, ow := p.OutH(), p.OutW()
 	n := (y1 - y0) * ow
 	for c := range p.C / p.Groups {
@@ -394,10 +395,7 @@ func col2im(p ConvParams, col, dx []float32, y0, y1 int) {
 					src := row[(y-y0)*ow : (y-y0+1)*ow]
 					dst := dxc[(y*p.StrideH+i*p.DilationH-p.PadH)*p.W:]
 					if p.StrideW == 1 {
-						d := dst[xLo+offW : xHi+offW]
-						for o, v := range src[xLo:xHi] {
-							d[o] += v
-						}
+						axpy(1, src[xLo:xHi], dst[xLo+offW:xHi+offW])
 						continue
 					}
 					for o, ix := xLo, xLo*p.StrideW+offW; o < xHi; o, ix = o+1, ix+p.StrideW {

@@ -52,3 +52,22 @@ func dot8AVX2(x, y []float32) float32 {
 	_ = y[len(x)-1]
 	return dotAVX2(&x[0], &y[0], len(x))
 }
+
+// axpyAVX2 computes, with AVX2 and FMA,
+//
+//	for i := 0; i < n; i++ {
+//		y[i] += alpha * x[i]
+//	}
+//
+//go:noescape
+func axpyAVX2(alpha float32, x, y *float32, n int)
+
+// axpyFMA adapts axpyAVX2 to the axpy signature: y[i] += alpha·x[i] for
+// i < len(y), len(x) >= len(y).
+func axpyFMA(alpha float32, x, y []float32) {
+	if len(y) == 0 {
+		return
+	}
+	_ = x[len(y)-1]
+	axpyAVX2(alpha, &x[0], &y[0], len(y))
+}

@@ -184,3 +184,65 @@ dotsum:
 	MOVSS        X0, ret+24(FP)
 	VZEROUPPER
 	RET
+
+// func axpyAVX2(alpha float32, x, y *float32, n int)
+//
+//	for i := 0; i < n; i++ { y[i] += alpha * x[i] }
+TEXT ·axpyAVX2(SB), NOSPLIT, $0-32
+	VBROADCASTSS alpha+0(FP), Y15
+	MOVQ         x+8(FP), SI
+	MOVQ         y+16(FP), DI
+	MOVQ         n+24(FP), CX
+	MOVQ         CX, R10
+	SHRQ         $5, R10        // blocks of 32
+	JZ           axpy8
+
+axpy32:
+	VMOVUPS     (DI), Y0
+	VMOVUPS     32(DI), Y1
+	VMOVUPS     64(DI), Y2
+	VMOVUPS     96(DI), Y3
+	VFMADD231PS (SI), Y15, Y0   // y[0:8] += alpha * x[0:8]
+	VFMADD231PS 32(SI), Y15, Y1
+	VFMADD231PS 64(SI), Y15, Y2
+	VFMADD231PS 96(SI), Y15, Y3
+	VMOVUPS     Y0, (DI)
+	VMOVUPS     Y1, 32(DI)
+	VMOVUPS     Y2, 64(DI)
+	VMOVUPS     Y3, 96(DI)
+	ADDQ        $128, SI
+	ADDQ        $128, DI
+	DECQ        R10
+	JNZ         axpy32
+
+axpy8:
+	ANDQ $31, CX
+	MOVQ CX, R10
+	SHRQ $3, R10                // blocks of 8 left
+	JZ   axpy1
+
+axpy8loop:
+	VMOVUPS     (DI), Y0
+	VFMADD231PS (SI), Y15, Y0
+	VMOVUPS     Y0, (DI)
+	ADDQ        $32, SI
+	ADDQ        $32, DI
+	DECQ        R10
+	JNZ         axpy8loop
+
+axpy1:
+	ANDQ $7, CX                 // single values left
+	JZ   axpydone
+
+axpy1loop:
+	VMOVSS      (DI), X0
+	VFMADD231SS (SI), X15, X0
+	VMOVSS      X0, (DI)
+	ADDQ        $4, SI
+	ADDQ        $4, DI
+	DECQ        CX
+	JNZ         axpy1loop
+
+axpydone:
+	VZEROUPPER
+	RET

@@ -14,6 +14,7 @@ func archGemmVariants() []*gemmVariant {
 		kernel:    sgemmKernel6x16,
 		dwBlock:   dwBlockAVX2,
 		dot8:      dot8AVX2,
+		axpy:      axpyFMA,
 		available: func() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA },
 	}}
 }

@@ -9,6 +9,7 @@ func init() {
 		kernel:    sgemmKernel4x4,
 		dwBlock:   dwBlockGeneric,
 		dot8:      dot8Generic,
+		axpy:      axpy,
 		available: func() bool { return true },
 	})
 	for _, v := range archGemmVariants() {

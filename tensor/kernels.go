@@ -32,10 +32,12 @@ type gemmVariant struct {
 
 	// dwBlock adds to a 4×cols block of y (cols 8 or 16) the depthwise
 	// taps of x, as dwBlockGeneric documents; dot8 returns Σ x[i]·y[i] for
-	// len(x) a multiple of 8. They ride on the same switch as the GEMM kernel
+	// len(x) a multiple of 8; axpy adds alpha·x to y over len(y) values
+	// (col2im's scatter). They ride on the same switch as the GEMM kernel
 	// so that forcing a variant forces every kernel of that instruction set.
 	dwBlock func(cols, kh, kw int, w, x []float32, ldx, dh, dw int, y []float32, ldy int)
 	dot8    func(x, y []float32) float32
+	axpy    func(alpha float32, x, y []float32)
 	// available reports whether this machine can run the kernel.
 	available func() bool
 }
