@@ -17,10 +17,14 @@ func (e *Eval) Accumulate() {
 	}
 	p := &e.Params
 	T, R, K, A, M := e.Dims()
-	e.Precision = filled(T*R*K*A*M, -1)
 	e.Recall = filled(T*K*A*M, -1)
-	e.Scores = filled(T*R*K*A*M, -1)
 	e.Stats = nil
+	// Each category fills its own T×R×A×M blocks, laid out so that the
+	// final T×R×K×A×M arrays are assembled by copying A·M runs: writing the
+	// final arrays directly would touch a cache line per value, shared
+	// between the goroutines of neighbouring categories.
+	AM := A * M
+	precK, scoresK := make([][]float64, K), make([][]float64, K)
 	// With increasing thresholds the search below can resume where the
 	// previous threshold's ended.
 	recSorted := slices.IsSorted(p.RecThrs)
@@ -29,6 +33,8 @@ func (e *Eval) Accumulate() {
 		if len(E) == 0 {
 			return
 		}
+		prec, scores := filled(T*R*AM, -1), filled(T*R*AM, -1)
+		precK[k], scoresK[k] = prec, scores
 		// All detections of category k, image after image, each at most
 		// MaxDets[M-1] per image, ordered by descending score. Sorting by
 		// (score, position) is the stable sort of np.argsort(kind='mergesort'),
@@ -51,15 +57,31 @@ func (e *Eval) Accumulate() {
 			return cmp.Compare(x.d, y.d)
 		})
 		npig := make([]int, A)
+		npigF := make([]float64, A)
 		for a := range A {
 			for _, ev := range E {
 				npig[a] += ev.npig[a]
 			}
+			npigF[a] = float64(npig[a])
 		}
 		var sub []accDet
-		var st []uint8           // st[i*A*T + a*T + t]: the outcome of sub[i]
-		var prTP, rcTP []float64 // precision and recall at each true positive
-		var posTP []int          // and its index
+		// Per (area range, IoU threshold) at = a*T+t: the counts so far and
+		// the precision, recall and index at each true positive.
+		AT := A * T
+		tp, fp := make([]float64, AT), make([]float64, AT)
+		prTP, rcTP, posTP := make([][]float64, AT), make([][]float64, AT), make([][]int, AT)
+		// There are at most npig[a] true positives at each (a, t).
+		sumNpig := 0
+		for _, n := range npig {
+			sumNpig += n
+		}
+		prBuf, rcBuf, posBuf := make([]float64, T*sumNpig), make([]float64, T*sumNpig), make([]int, T*sumNpig)
+		off := 0
+		for at := range AT {
+			n := npig[at/T]
+			prTP[at], rcTP[at], posTP[at] = prBuf[off:off:off+n], rcBuf[off:off:off+n], posBuf[off:off:off+n]
+			off += n
+		}
 		for m, maxDet := range p.MaxDets {
 			sub = sub[:0]
 			for _, x := range dets {
@@ -68,39 +90,40 @@ func (e *Eval) Accumulate() {
 				}
 			}
 			nd := len(sub)
-			// Gather the outcomes in score order once; each (area range,
-			// IoU threshold) then reads its column.
-			st = grow(st, nd*A*T)
+			// Precision and recall change only at true positives: before the
+			// first one precision is 0, and after each one it only falls
+			// until the next. So the envelope (precision made non-increasing
+			// from the right) at any index where recall first reaches a
+			// threshold is its value at the true positives from there on,
+			// and only those are computed, with pycocotools' arithmetic, in
+			// one pass over the detections for every (a, t).
+			clear(tp)
+			clear(fp)
+			for at := range AT {
+				prTP[at], rcTP[at], posTP[at] = prTP[at][:0], rcTP[at][:0], posTP[at][:0]
+			}
 			for i, x := range sub {
-				copy(st[i*A*T:(i+1)*A*T], E[x.img].state[int(x.d)*A*T:(int(x.d)+1)*A*T])
+				d := int(x.d)
+				for at, s := range E[x.img].state[d*AT : (d+1)*AT] {
+					if s == stateTP {
+						tp[at]++
+						prTP[at] = append(prTP[at], tp[at]/(fp[at]+tp[at]+eps))
+						rcTP[at] = append(rcTP[at], tp[at]/npigF[at/T])
+						posTP[at] = append(posTP[at], i)
+						continue
+					}
+					fp[at] += fpStep[s] // without a branch: the outcomes are unpredictable
+				}
 			}
 			for a := range A {
 				if npig[a] == 0 {
 					continue
 				}
-				n := float64(npig[a])
+				n := npigF[a]
 				for t := range T {
 					at := a*T + t
-					// Precision and recall change only at true positives:
-					// before the first one precision is 0, and after each
-					// one it only falls until the next. So the envelope
-					// (precision made non-increasing from the right) at any
-					// index where recall first reaches a threshold is its
-					// value at the true positives from there on, and only
-					// those are computed, with pycocotools' arithmetic.
-					var tp, fp float64
-					prTP, rcTP, posTP = prTP[:0], rcTP[:0], posTP[:0]
-					for i := range nd {
-						switch st[i*A*T+at] {
-						case stateTP:
-							tp++
-							prTP = append(prTP, tp/(fp+tp+eps))
-							rcTP = append(rcTP, tp/n)
-							posTP = append(posTP, i)
-						case stateFP:
-							fp++
-						}
-					}
+					prTP, rcTP, posTP := prTP[at], rcTP[at], posTP[at]
+					tp := tp[at]
 					ri := ((t*K+k)*A+a)*M + m
 					if nd > 0 {
 						e.Recall[ri] = tp / n
@@ -124,7 +147,7 @@ func (e *Eval) Accumulate() {
 					past := false
 					kk := 0
 					for r, thr := range p.RecThrs {
-						pi := (((t*R+r)*K+k)*A+a)*M + m
+						pi := (t*R+r)*AM + a*M + m
 						idx, q := -1, 0.0
 						switch {
 						case nd > 0 && thr <= rc0:
@@ -145,18 +168,36 @@ func (e *Eval) Accumulate() {
 							}
 						}
 						if past = past || idx < 0; past {
-							e.Precision[pi] = 0
-							e.Scores[pi] = 0
+							prec[pi] = 0
+							scores[pi] = 0
 							continue
 						}
-						e.Precision[pi] = q
-						e.Scores[pi] = sub[idx].score
+						prec[pi] = q
+						scores[pi] = sub[idx].score
 					}
 				}
 			}
 		}
 	})
+	e.Precision = make([]float64, T*R*K*AM)
+	e.Scores = make([]float64, T*R*K*AM)
+	minus := filled(AM, -1)
+	for tr := range T * R {
+		for k := range K {
+			dst := (tr*K + k) * AM
+			if precK[k] == nil {
+				copy(e.Precision[dst:dst+AM], minus)
+				copy(e.Scores[dst:dst+AM], minus)
+				continue
+			}
+			copy(e.Precision[dst:dst+AM], precK[k][tr*AM:(tr+1)*AM])
+			copy(e.Scores[dst:dst+AM], scoresK[k][tr*AM:(tr+1)*AM])
+		}
+	}
 }
+
+// fpStep is the false-positive count's increment for each outcome.
+var fpStep = [...]float64{stateFP: 1, stateTP: 0, stateIgnored: 0}
 
 // accDet is one detection in accumulate's concatenation: detection d (in
 // score order) of the evaluation E[img].
