@@ -1,6 +1,7 @@
 package coco
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"math/rand/v2"
@@ -115,12 +116,16 @@ func synthFiles(tb testing.TB, dir string, images int) (gtPath, bboxPath, segmPa
 		}
 	}
 	write := func(name string, v any) string {
+		// Written as Python's json.dump writes them: '<', '>' and '&' in
+		// RLE strings are not escaped.
 		path := filepath.Join(dir, name)
-		data, err := json.Marshal(v)
-		if err != nil {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
 			tb.Fatal(err)
 		}
-		if err := os.WriteFile(path, data, 0o644); err != nil {
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 			tb.Fatal(err)
 		}
 		return path
