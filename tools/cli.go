@@ -55,7 +55,7 @@ func registerCommand(c *cli.Command) {
 // App builds the dp command-line application writing to stdout and stderr.
 func App(stdout, stderr io.Writer) *cli.App {
 	commandsMu.Lock()
-	cmds := append([]*cli.Command(nil), commands...)
+	cmds := cloneCommands(commands)
 	commandsMu.Unlock()
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name < cmds[j].Name })
 	return &cli.App{
@@ -70,6 +70,19 @@ func App(stdout, stderr io.Writer) *cli.App {
 	}
 }
 
+// cloneCommands copies the command tree: urfave/cli writes into commands
+// as an app runs (help names, the help subcommand), so each App gets its
+// own copies and apps can run one after another in one process.
+func cloneCommands(cmds []*cli.Command) []*cli.Command {
+	out := make([]*cli.Command, len(cmds))
+	for i, c := range cmds {
+		cp := *c
+		cp.Subcommands = cloneCommands(c.Subcommands)
+		out[i] = &cp
+	}
+	return out
+}
+
 // Main runs the dp CLI with args (args[0] is the program name) and returns
 // the process exit status. It never calls os.Exit, so deferred cleanup in
 // subcommands runs before the process ends.
@@ -78,10 +91,13 @@ func App(stdout, stderr io.Writer) *cli.App {
 // tools (dp train CONFIG --work-dir D): Main moves them in front before
 // parsing. A training run stopped by Ctrl-C exits with status 130 after
 // saving its checkpoint.
-func Main(args []string) int {
-	app := App(os.Stdout, os.Stderr)
+func Main(args []string) int { return mainWith(args, os.Stdout, os.Stderr) }
+
+// mainWith is Main writing to stdout and stderr.
+func mainWith(args []string, stdout, stderr io.Writer) int {
+	app := App(stdout, stderr)
 	if err := app.Run(reorderArgs(app, args)); err != nil {
-		fmt.Fprintf(os.Stderr, "dp: %v\n", err)
+		fmt.Fprintf(stderr, "dp: %v\n", err)
 		if errors.Is(err, engine.ErrInterrupted) {
 			return engine.InterruptExitCode
 		}

@@ -9,6 +9,7 @@ import (
 
 	// The components a config can name; a custom main that calls Main gets
 	// them too.
+	_ "github.com/densepred/dp/backbone/resnet"
 	_ "github.com/densepred/dp/backbone/snnmlp"
 	"github.com/densepred/dp/config"
 	"github.com/densepred/dp/engine"
