@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/densepred/dp/backbone"
 	"github.com/densepred/dp/checkpoint"
 	"github.com/densepred/dp/config"
 	"github.com/densepred/dp/datasets"
@@ -58,9 +60,9 @@ func featuresMain(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	cls, ok := m.(*models.ImageClassifier)
-	if !ok {
-		return fmt.Errorf("features: model %T: dp features runs classifiers (ImageClassifier) so far", m)
+	bb := backboneOf(m)
+	if bb == nil {
+		return fmt.Errorf("features: model %T has no Backbone field holding a backbone.Backbone", m)
 	}
 	if ck := c.String("checkpoint"); ck != "" {
 		rep, err := engine.LoadWeights(ck, m, false)
@@ -77,8 +79,17 @@ func featuresMain(c *cli.Context) error {
 	}
 	nn.SetTraining(m, false)
 	tp := nn.NewInferenceTape(nil)
-	feats, logits := cls.Forward(tp.Input(x))
-	out := map[string]*tensor.Tensor{"logits": logits.Value}
+	out := map[string]*tensor.Tensor{}
+	var feats []*nn.Var
+	logits := ""
+	if cls, ok := m.(*models.ImageClassifier); ok {
+		var l *nn.Var
+		feats, l = cls.Forward(tp.Input(x))
+		out["logits"] = l.Value
+		logits = fmt.Sprintf(" and logits %v", l.Shape())
+	} else {
+		feats = bb.Forward(tp.Input(x))
+	}
 	for i, f := range feats {
 		out["backbone."+strconv.Itoa(i)] = f.Value
 	}
@@ -86,8 +97,27 @@ func featuresMain(c *cli.Context) error {
 	if err := checkpoint.WriteSafetensors(c.String("out"), out, meta); err != nil {
 		return fmt.Errorf("features: %w", err)
 	}
-	fmt.Fprintf(c.App.Writer, "wrote %s: %d backbone outputs and logits %v for input %v\n", c.String("out"), len(feats), logits.Shape(), x.Shape())
+	fmt.Fprintf(c.App.Writer, "wrote %s: %d backbone outputs%s for input %v\n", c.String("out"), len(feats), logits, x.Shape())
 	return nil
+}
+
+// backboneOf returns the backbone of a model following dp's convention of
+// an exported field Backbone holding it (ImageClassifier, EncoderDecoder,
+// MaskRCNN and user models alike), or nil.
+func backboneOf(m models.Model) backbone.Backbone {
+	v := reflect.ValueOf(m)
+	if v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return nil
+	}
+	f := v.FieldByName("Backbone")
+	if !f.IsValid() || !f.CanInterface() {
+		return nil
+	}
+	bb, _ := f.Interface().(backbone.Backbone)
+	return bb
 }
 
 // featureInput reads a .npy array as it is, or an image through the

@@ -1,11 +1,16 @@
 package tools
 
 import (
+	"encoding/binary"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -158,5 +163,55 @@ func TestSNNMLPTestPipeline(t *testing.T) {
 	}
 	if _, err := featureInput(bad, p); err == nil || !strings.Contains(err.Error(), "crop_sise") || !strings.Contains(err.Error(), "crop_size") {
 		t.Errorf("misspelt key: error %v, want one naming it and the allowed keys", err)
+	}
+}
+
+// writeNpy writes a float32 C-order .npy file.
+func writeNpy(t *testing.T, path string, shape []int, vals []float32) {
+	t.Helper()
+	dims := make([]string, len(shape))
+	for i, d := range shape {
+		dims[i] = strconv.Itoa(d)
+	}
+	header := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': (%s,), }", strings.Join(dims, ", "))
+	header += strings.Repeat(" ", 63-(10+len(header))%64) + "\n"
+	buf := []byte("\x93NUMPY\x01\x00")
+	buf = binary.LittleEndian.AppendUint16(buf, uint16(len(header)))
+	buf = append(buf, header...)
+	for _, v := range vals {
+		buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+	}
+	if err := os.WriteFile(path, buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFeaturesSegmentor runs dp features on a segmentor config: the
+// outputs are its dense SNN-MLP-T backbone's, normalised, at strides 4-32.
+func TestFeaturesSegmentor(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "x.npy")
+	vals := make([]float32, 3*64*96)
+	for i := range vals {
+		vals[i] = float32(math.Sin(float64(i) * 0.01))
+	}
+	writeNpy(t, in, []int{1, 3, 64, 96}, vals)
+	out := filepath.Join(dir, "seg.safetensors")
+	if _, err := runDP(t, "features", "--config", "../configs/seg_fpn_snnmlp_t_voc12.yaml", "--input", in, "--out", out,
+		"--cfg-options", `model.backbone.init.checkpoint=""`); err != nil {
+		t.Fatal(err)
+	}
+	got, err := checkpoint.ReadSafetensors(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got.Tensors["logits"]; ok {
+		t.Errorf("a segmentor has no logits entry")
+	}
+	for i, want := range [][]int{{1, 96, 16, 24}, {1, 192, 8, 12}, {1, 384, 4, 6}, {1, 768, 2, 3}} {
+		x := got.Tensors[fmt.Sprintf("backbone.%d", i)]
+		if x == nil || !slices.Equal(x.Shape(), want) {
+			t.Errorf("backbone.%d: %v, want shape %v", i, x, want)
+		}
 	}
 }
