@@ -14,9 +14,10 @@ tensor/gemm_bench_test.go and tensor/conv_bench_test.go:
 "forward+backward" runs the forward pass and the gradients with respect to the
 input, the weight and the bias.
 
-Usage: /usr/bin/python3 tools/reference/bench_torch.py [--threads 1,2] [--seconds 1]
+Usage: /usr/bin/python3 tools/reference/bench_torch.py [--threads 1,2] [--seconds 1] [--bench REGEXP]
 """
 import argparse
+import re
 import time
 
 import numpy as np
@@ -36,6 +37,14 @@ def timeit(fn, seconds):
             return n, el / n
 
 
+PATTERN = re.compile("")
+
+
+def wanted(name):
+    """Reports whether the figure `name` matches --bench."""
+    return PATTERN.search(name) is not None
+
+
 def line(name, threads, iters, sec, gflop):
     print(f"{name + '-' + str(threads) if threads > 1 else name:<44}"
           f"{iters:>8} {sec * 1e9:>16.0f} ns/op {gflop / sec:>12.2f} GFLOP/s", flush=True)
@@ -43,11 +52,15 @@ def line(name, threads, iters, sec, gflop):
 
 def sgemm(threads, seconds):
     for n in (256, 512, 1024, 2048):
+        if not wanted(f"TorchSgemm/{n}"):
+            continue
         a, b = torch.rand(n, n), torch.rand(n, n)
         c = torch.empty(n, n)
         it, s = timeit(lambda: torch.mm(a, b, out=c), seconds)
         line(f"BenchmarkTorchSgemm/{n}", threads, it, s, 2 * n ** 3 / 1e9)
     for n in (256, 512, 1024, 2048):
+        if not wanted(f"NumpySgemm/{n}"):
+            continue
         a = np.random.rand(n, n).astype(np.float32)
         b = np.random.rand(n, n).astype(np.float32)
         c = np.empty((n, n), np.float32)
@@ -75,17 +88,22 @@ def conv(name, threads, seconds, n, c, h, w, k, ksize, pad, groups):
         xg.grad = wg.grad = bg.grad = None
         F.conv2d(xg, wg, bg, padding=pad, groups=groups).backward(dy)
 
-    it, s = timeit(fwd, seconds)
-    line(f"BenchmarkTorch{name}/forward", threads, it, s, flop)
-    it, s = timeit(fwdbwd, seconds)
-    line(f"BenchmarkTorch{name}/forward+backward", threads, it, s, 3 * flop)
+    if wanted(f"Torch{name}/forward"):
+        it, s = timeit(fwd, seconds)
+        line(f"BenchmarkTorch{name}/forward", threads, it, s, flop)
+    if wanted(f"Torch{name}/forward+backward"):
+        it, s = timeit(fwdbwd, seconds)
+        line(f"BenchmarkTorch{name}/forward+backward", threads, it, s, 3 * flop)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
     ap.add_argument("--seconds", type=float, default=1.0, help="minimum time per figure")
+    ap.add_argument("--bench", default="", help="only the figures whose name matches this regexp")
     args = ap.parse_args()
+    global PATTERN
+    PATTERN = re.compile(args.bench)
     print(f"# torch {torch.__version__} (mkldnn {torch.backends.mkldnn.is_available()}), "
           f"numpy {np.__version__}; numpy's thread count is its BLAS's own")
     for t in (int(v) for v in args.threads.split(",")):
