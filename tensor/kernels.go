@@ -23,7 +23,9 @@ import (
 // a holds kc*mr values, b kc*nr values and c at least (mr-1)*ldc+nr.
 type microKernel func(kc int, a, b, c []float32, ldc int, alpha, beta float32)
 
-// gemmVariant is one registered SGEMM micro-kernel with its tile shape.
+// gemmVariant is one registered set of kernels for one instruction set: the
+// SGEMM micro-kernel with its tile shape, and the depthwise and vector kernels
+// the convolutions use.
 type gemmVariant struct {
 	name     string // unique, lower case: "avx2fma", "generic"
 	priority int    // the available variant with the highest priority is the default
@@ -38,6 +40,7 @@ type gemmVariant struct {
 	dwBlock func(cols, kh, kw int, w, x []float32, ldx, dh, dw int, y []float32, ldy int)
 	dot8    func(x, y []float32) float32
 	axpy    func(alpha float32, x, y []float32)
+
 	// available reports whether this machine can run the kernel.
 	available func() bool
 }
