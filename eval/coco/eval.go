@@ -182,6 +182,7 @@ func groupByImage(anns []Annotation, imgPos, catPos map[int64]int, n int) [][]in
 type worker struct {
 	ious    []float64
 	gtIg    []bool
+	crowd   []bool
 	gtOrder []int
 	gtm     []int64 // matched detection id per ground truth (gtMatches)
 	dtm     []int64 // matched ground-truth id per detection (dtMatches)
@@ -288,14 +289,16 @@ func (e *Eval) evaluateGroup(w *worker, imgID int64, gtIdx, dtIdx []int32) (*img
 	w.gtIg = grow(w.gtIg, G)
 	w.gtOrder = grow(w.gtOrder, G)
 	w.gtm = grow(w.gtm, G)
+	w.crowd = grow(w.crowd, G)
 	w.dtm = grow(w.dtm, D)
 	w.dtIg = grow(w.dtIg, D)
 	for a, rng := range p.AreaRng {
 		// COCOeval._prepare sets ignore = iscrowd, overwriting any "ignore"
 		// field; evaluateImg adds the area range, tested on the ground
 		// truth's "area" field.
-		gtIg, gtOrder := w.gtIg, w.gtOrder
+		gtIg, gtOrder, crowd := w.gtIg, w.gtOrder, w.crowd
 		for g, j := range gtIdx {
+			crowd[g] = gtAnns[j].IsCrowd
 			ar := gtAnns[j].Area
 			gtIg[g] = gtAnns[j].IsCrowd || ar < rng[0] || ar > rng[1]
 			if !gtIg[g] {
@@ -325,9 +328,8 @@ func (e *Eval) evaluateGroup(w *worker, imgID int64, gtIdx, dtIdx []int32) (*img
 				iou := min(thr, 1-1e-10)
 				m := -1
 				for _, g := range gtOrder {
-					crowd := gtAnns[gtIdx[g]].IsCrowd
 					// A matched ground truth is skipped unless it is a crowd.
-					if gtm[g] > 0 && !crowd {
+					if gtm[g] > 0 && !crowd[g] {
 						continue
 					}
 					// Once matched to a real ground truth, stop at the

@@ -236,19 +236,22 @@ func (sc *polyScan) point(u, v int) {
 // u = 5x+2 for the pixel column x, at grid row v: unless x is outside the
 // image, the first pixel row whose centre is below v, clamped to [0, h].
 func (sc *polyScan) crossing(u, v int) {
-	xd := (float64(u)+.5)/polyScale - .5
-	if xd < 0 || xd > float64(sc.w-1) {
+	// In maskApi.c: xd = (u+.5)/5-.5 and yd = ceil((v+.5)/5-.5) clamped to
+	// [0, h], computed in float64. With u = 5x+2 both are exact integer
+	// expressions: xd = (u-2)/5 and yd = ceil((v-2)/5), whose fraction is
+	// never within rounding error of an integer.
+	if u < 2 {
 		return
 	}
-	yd := (float64(v)+.5)/polyScale - .5
-	if yd < 0 {
-		yd = 0
-	} else if yd > float64(sc.h) {
-		yd = float64(sc.h)
+	x := (u - 2) / polyScale
+	if x > sc.w-1 {
+		return
 	}
-	yd = math.Ceil(yd)
-	x, y := int(xd), int(yd)
-	col := x // the column v/h of the position v below
+	y := 0
+	if v > 2 {
+		y = min((v+2)/polyScale, sc.h)
+	}
+	col := x // the column (x·h+y)/h the position below falls in
 	if y == sc.h {
 		col++
 	}
