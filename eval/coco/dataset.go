@@ -322,15 +322,15 @@ func (d *Dataset) parseResults(data []byte, name string) ([]Annotation, error) {
 	var raw rawAnnotation
 	err := sc.array(func(i int) error {
 		raw = rawAnnotation{}
-		rec := fmt.Sprintf("result %d", i)
+		rec := func() string { return fmt.Sprintf("result %d", i) }
 		if err := sc.annotation(&raw); err != nil {
-			return &FormatError{File: name, Record: rec, Msg: err.Error()}
+			return &FormatError{File: name, Record: rec(), Msg: err.Error()}
 		}
 		if !raw.hasImage || !raw.hasCat {
-			return formatErr(name, rec, "missing image_id or category_id")
+			return formatErr(name, rec(), "missing image_id or category_id")
 		}
 		if !raw.hasScore {
-			return formatErr(name, rec, "missing score")
+			return formatErr(name, rec(), "missing score")
 		}
 		recs = append(recs, Result{ImageID: raw.imageID, CategoryID: raw.categoryID, BBox: raw.bbox, Segmentation: raw.seg, Score: raw.score})
 		return nil

@@ -140,17 +140,14 @@ func (r RLE) ToBBox() [4]float64 {
 		return [4]float64{}
 	}
 	xs, ys := uint32(r.W), h
-	var xe, ye, xp uint32
-	// The position cc = cx·h + cy is advanced by each count; most counts
-	// stay within a column, which spares rleToBbox's division.
+	var xe, ye uint32
+	// Runs are taken in pairs: zeros, then ones from pixel p0 to p1. The
+	// position cc = cx·h + cy is advanced by each count; most counts stay
+	// within a column, which spares rleToBbox's division.
 	var cc, cx, cy uint64
 	h64 := uint64(h)
-	for j := 0; j < m; j++ {
-		c := uint64(r.Counts[j])
+	advance := func(c uint64) {
 		cc += c
-		if cc > math.MaxUint32 {
-			return r.toBBoxSlow() // the C code's position wraps around
-		}
 		if cy += c; cy >= h64 {
 			if cy < 2*h64 {
 				cy -= h64
@@ -161,25 +158,28 @@ func (r RLE) ToBBox() [4]float64 {
 				cy -= q * h64
 			}
 		}
-		x, y := uint32(cx), uint32(cy)
-		if j%2 == 1 {
-			// The last pixel of a run of ones: position cc-1.
-			switch {
-			case cc == 0:
-				return r.toBBoxSlow()
-			case y == 0:
-				x, y = x-1, h-1
-			default:
-				y--
-			}
+	}
+	for j := 0; j < m; j += 2 {
+		c0, c1 := uint64(r.Counts[j]), uint64(r.Counts[j+1])
+		if c1 == 0 || cc+c0+c1 > math.MaxUint32 {
+			// An empty run of ones (its "last pixel" precedes its first) or
+			// a position past 2^32, where the C code wraps around.
+			return r.toBBoxSlow()
 		}
-		if j%2 == 0 {
-			xp = x
-		} else if xp < x {
+		advance(c0)
+		x0, y0 := uint32(cx), uint32(cy) // first pixel of the run of ones
+		advance(c1)
+		x1, y1 := uint32(cx), uint32(cy) // one past its last pixel
+		if y1 == 0 {
+			x1, y1 = x1-1, h-1
+		} else {
+			y1--
+		}
+		if x0 < x1 {
 			ys, ye = 0, h-1
 		}
-		xs, xe = min(xs, x), max(xe, x)
-		ys, ye = min(ys, y), max(ye, y)
+		xs, xe = min(xs, x0), max(xe, x1)
+		ys, ye = min(ys, y0, y1), max(ye, y0, y1)
 	}
 	return [4]float64{float64(xs), float64(ys), float64(xe - xs + 1), float64(ye - ys + 1)}
 }
