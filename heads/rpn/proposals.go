@@ -1,7 +1,8 @@
 package rpn
 
 import (
-	"sort"
+	"cmp"
+	"slices"
 
 	"github.com/densepred/dp/heads/detops"
 	"github.com/densepred/dp/nn"
@@ -36,18 +37,18 @@ func (h *Head) Proposals(cls, reg []*nn.Var, imgShapes [][2]int, o ProposalOptio
 			deltas := reg[l].Data()[img*4*na*hw : (img+1)*4*na*hw]
 			// Anchor k = p·A + a (position-major) reads channel a at p.
 			n := hw * na
-			order := make([]int, n)
+			order := make([]scored, n)
 			for k := range order {
-				order[k] = k
+				order[k] = scored{logits[(k%na)*hw+k/na], int32(k)}
 			}
-			logit := func(k int) float32 { return logits[(k%na)*hw+k/na] }
-			sort.SliceStable(order, func(i, j int) bool { return logit(order[i]) > logit(order[j]) })
+			topK(order, o.NMSPre)
 			if o.NMSPre > 0 && o.NMSPre < n {
 				order = order[:o.NMSPre]
 			}
 			base := h.Anchors.BaseAnchors(l)
 			stride := float32(h.Anchors.Strides()[l])
-			for _, k := range order {
+			for _, sk := range order {
+				k := int(sk.k)
 				p, a := k/na, k%na
 				sx, sy := float32(p%sz[1])*stride, float32(p/sz[1])*stride
 				b := base[a]
@@ -57,7 +58,7 @@ func (h *Head) Proposals(cls, reg []*nn.Var, imgShapes [][2]int, o ProposalOptio
 					d[c] = deltas[(4*a+c)*hw+p]
 				}
 				boxes = append(boxes, h.Coder.Decode(anchor, d, float32(shape[1]), float32(shape[0])))
-				scores = append(scores, sigmoid32(logit(k)))
+				scores = append(scores, sigmoid32(sk.v))
 				levels = append(levels, l)
 			}
 		}
@@ -83,4 +84,61 @@ func (h *Head) Proposals(cls, reg []*nn.Var, imgShapes [][2]int, o ProposalOptio
 		out[img] = p
 	}
 	return out
+}
+
+// scored is an anchor's objectness logit and index within its level.
+type scored struct {
+	v float32
+	k int32
+}
+
+// byScore orders by decreasing logit, then increasing index: the order of
+// a stable descending sort, as a total order.
+func byScore(a, b scored) int {
+	if c := cmp.Compare(b.v, a.v); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.k, b.k)
+}
+
+// topK moves the k best of s (by byScore) to its front, sorted; with k <= 0
+// or k >= len(s) it sorts all of s. Selection first (quickselect on the
+// total order) keeps the cost linear in len(s) for the large lower levels.
+func topK(s []scored, k int) {
+	if k <= 0 || k >= len(s) {
+		slices.SortFunc(s, byScore)
+		return
+	}
+	lo, hi := 0, len(s)-1
+	for lo < hi {
+		// Median of three as the pivot, then a Lomuto partition.
+		mid := lo + (hi-lo)/2
+		if byScore(s[mid], s[lo]) < 0 {
+			s[mid], s[lo] = s[lo], s[mid]
+		}
+		if byScore(s[hi], s[lo]) < 0 {
+			s[hi], s[lo] = s[lo], s[hi]
+		}
+		if byScore(s[mid], s[hi]) < 0 {
+			s[mid], s[hi] = s[hi], s[mid]
+		}
+		pivot := s[hi]
+		i := lo
+		for j := lo; j < hi; j++ {
+			if byScore(s[j], pivot) < 0 {
+				s[i], s[j] = s[j], s[i]
+				i++
+			}
+		}
+		s[i], s[hi] = s[hi], s[i]
+		switch {
+		case i == k:
+			lo = hi
+		case i < k:
+			lo = i + 1
+		default:
+			hi = i - 1
+		}
+	}
+	slices.SortFunc(s[:k], byScore)
 }
