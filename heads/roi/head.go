@@ -178,7 +178,7 @@ func (h *Head) Predict(feats []*nn.Var, proposals [][]detops.Box, metas []ImageM
 			b = detops.Box{b[0] / sw, b[1] / sh, b[2] / sw, b[3] / sh}
 			d.Boxes[k] = b
 			p := probs[row*size*size : (row+1)*size*size]
-			d.Masks[k] = mask.Encode(PasteMask(p, size, b, oh, ow, float32(o.MaskThrBinary)), oh, ow)
+			d.Masks[k] = PasteMaskRLE(p, size, b, oh, ow, float32(o.MaskThrBinary))
 			row++
 		}
 	}

@@ -181,14 +181,60 @@ func PasteMask(prob []float32, size int, box detops.Box, h, w int, thr float32) 
 	return out
 }
 
+// PasteMaskRLE is PasteMask encoded as COCO RLE, computed from the pasted
+// window only (the rest of the image is zero), so its cost does not grow
+// with the image.
+func PasteMaskRLE(prob []float32, size int, box detops.Box, h, w int, thr float32) mask.RLE {
+	x0, y0, x1, y1 := pasteWindow(box, h, w)
+	ww := max(x1-x0, 0)
+	win := make([]uint8, max(y1-y0, 0)*ww)
+	pasteValues(prob, size, box, h, w, func(i int, v float32) {
+		if v >= thr {
+			win[(i/w-y0)*ww+i%w-x0] = 1
+		}
+	})
+	// Runs in column-major order, the first counting zeros (maskApi.c
+	// rleEncode).
+	var counts []uint32
+	var run uint32
+	var prev uint8
+	for x := 0; x < w; x++ {
+		if x < x0 || x >= x1 {
+			if prev != 0 {
+				counts, run, prev = append(counts, run), 0, 0
+			}
+			run += uint32(h)
+			continue
+		}
+		for y := 0; y < h; y++ {
+			var v uint8
+			if y >= y0 && y < y1 {
+				v = win[(y-y0)*ww+x-x0]
+			}
+			if v != prev {
+				counts, run, prev = append(counts, run), 0, v
+			}
+			run++
+		}
+	}
+	return mask.RLE{H: h, W: w, Counts: append(counts, run)}
+}
+
+// pasteWindow returns the pixels _do_paste_mask samples for box in an h×w
+// image: columns [x0, x1) and rows [y0, y1).
+func pasteWindow(box detops.Box, h, w int) (x0, y0, x1, y1 int) {
+	x0 = int(max(math.Floor(float64(box[0]))-1, 0))
+	y0 = int(max(math.Floor(float64(box[1]))-1, 0))
+	x1 = int(min(math.Ceil(float64(box[2]))+1, float64(w)))
+	y1 = int(min(math.Ceil(float64(box[3]))+1, float64(h)))
+	return x0, y0, x1, y1
+}
+
 // pasteValues calls set with the row-major index and the sampled value of
 // every pixel of PasteMask's window.
 func pasteValues(prob []float32, size int, box detops.Box, h, w int, set func(i int, v float32)) {
 	x0, y0, x1, y1 := box[0], box[1], box[2], box[3]
-	fx0 := int(max(math.Floor(float64(x0))-1, 0))
-	fy0 := int(max(math.Floor(float64(y0))-1, 0))
-	fx1 := int(min(math.Ceil(float64(x1))+1, float64(w)))
-	fy1 := int(min(math.Ceil(float64(y1))+1, float64(h)))
+	fx0, fy0, fx1, fy1 := pasteWindow(box, h, w)
 	half := float32(size) / 2
 	gridX := make([]float32, max(fx1-fx0, 0))
 	for i := range gridX {

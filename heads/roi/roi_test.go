@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/densepred/dp/eval/mask"
 	"github.com/densepred/dp/heads/detops"
 	"github.com/densepred/dp/nn"
 	"github.com/densepred/dp/nn/nntest"
@@ -335,5 +336,30 @@ func TestHeadOptionErrors(t *testing.T) {
 				t.Fatalf("error %v, want one mentioning %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestPasteMaskRLE checks the windowed encoder against encoding the whole
+// pasted bitmap, for boxes inside, across the edges of and outside the
+// image, and masks that touch the window's first and last pixels.
+func TestPasteMaskRLE(t *testing.T) {
+	rng := tensor.NewRNG(9)
+	prob := make([]float32, 28*28)
+	for i := range prob {
+		prob[i] = float32(rng.Float64())
+	}
+	ones := make([]float32, 28*28)
+	for i := range ones {
+		ones[i] = 1
+	}
+	boxes := []detops.Box{{3.2, 4.7, 30.9, 20.1}, {-5, -3, 12, 40}, {20, 10, 60, 45}, {0, 0, 47, 37}, {50, 50, 60, 60}, {10, 10, 10, 20}}
+	for _, p := range [][]float32{prob, ones} {
+		for _, b := range boxes {
+			got := PasteMaskRLE(p, 28, b, 37, 47, 0.5)
+			want := mask.Encode(PasteMask(p, 28, b, 37, 47, 0.5), 37, 47)
+			if got.H != want.H || got.W != want.W || fmt.Sprint(got.Counts) != fmt.Sprint(want.Counts) {
+				t.Errorf("box %v: RLE %v, want %v", b, got.Counts, want.Counts)
+			}
+		}
 	}
 }
