@@ -119,12 +119,22 @@ func (m *MaskHead) Loss(logits *nn.Var, targets *tensor.Tensor, labels []int) *n
 func MaskTargets(boxes []detops.Box, gtIdx []int, masks []InstanceMask, w, h, size int) *tensor.Tensor {
 	out := tensor.New(len(boxes), size, size)
 	od := out.Data()
+	bitmaps := map[int]*nn.Var{} // gt index → its bitmap as a [1, 1, H, W] float map
 	for k, b := range boxes {
 		b = b.Clip(float32(w), float32(h))
 		gm := masks[gtIdx[k]]
 		dst := od[k*size*size : (k+1)*size*size]
 		if gm.Polygons == nil {
-			cropBitmap(dst, gm, b, size)
+			src, ok := bitmaps[gtIdx[k]]
+			if !ok {
+				t := tensor.New(1, 1, gm.H, gm.W)
+				for i, v := range gm.Bitmap {
+					t.Data()[i] = float32(v)
+				}
+				src = nn.Constant(t)
+				bitmaps[gtIdx[k]] = src
+			}
+			cropBitmap(dst, src, b, size)
 			continue
 		}
 		bw := math.Max(float64(b[2]-b[0]), 1)
@@ -147,14 +157,10 @@ func MaskTargets(boxes []detops.Box, gtIdx []int, masks []InstanceMask, w, h, si
 	return out
 }
 
-// cropBitmap samples gm's bitmap inside b into dst (size×size) with
-// RoIAlign and thresholds at 0.5.
-func cropBitmap(dst []float32, gm InstanceMask, b detops.Box, size int) {
-	src := tensor.New(1, 1, gm.H, gm.W)
-	for i, v := range gm.Bitmap {
-		src.Data()[i] = float32(v)
-	}
-	r := detops.RoIAlign(nn.Constant(src), []detops.RoI{{Box: b}}, detops.RoIAlignOptions{
+// cropBitmap samples a bitmap ([1, 1, H, W]) inside b into dst
+// (size×size) with RoIAlign and thresholds at 0.5.
+func cropBitmap(dst []float32, src *nn.Var, b detops.Box, size int) {
+	r := detops.RoIAlign(src, []detops.RoI{{Box: b}}, detops.RoIAlignOptions{
 		OutH: size, OutW: size, SpatialScale: 1, Aligned: true})
 	for i, v := range r.Data() {
 		dst[i] = 0
