@@ -98,8 +98,11 @@ func Build(cfg config.Node, opts BuildOptions) (r *Runner, err error) {
 	if err != nil {
 		return nil, err
 	}
-	train, _, err := BuildDataloader(cfg, "train_dataloader", seed)
+	train, trainSet, err := BuildDataloader(cfg, "train_dataloader", seed)
 	if err != nil {
+		return nil, err
+	}
+	if err := CheckNumClasses(cfg, trainSet, "train_dataloader"); err != nil {
 		return nil, err
 	}
 	var val *datasets.Loader
@@ -216,6 +219,9 @@ func BuildTest(cfg config.Node, ckpt string, opts BuildOptions) (r *Runner, ds d
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := CheckNumClasses(cfg, ds, "test_dataloader"); err != nil {
+		return nil, nil, err
+	}
 	if !cfg.Field("test_evaluator").Exists() {
 		return nil, nil, &config.Error{File: cfg.Field("test_dataloader").File(), Path: "test_evaluator",
 			Msg: "missing: add the metric to test with, e.g. test_evaluator: {type: CocoMetric, ann_file: annotations/instances_val.json}"}
@@ -242,6 +248,56 @@ func BuildTest(cfg config.Node, ckpt string, opts BuildOptions) (r *Runner, ds d
 // BuildModel builds the config's model from models.Registry.
 func BuildModel(cfg config.Node) (models.Model, error) {
 	return models.Registry.Build(cfg.Field("model"))
+}
+
+// CheckNumClasses compares every num_classes key of the model config
+// (except the class-agnostic RPN's) with the number of classes of the
+// dataset read by the dataloader key, as mmdet's NumClassCheckHook does, so
+// that a config trained on another dataset fails at once with the fix
+// rather than after an epoch.
+func CheckNumClasses(cfg config.Node, ds datasets.Dataset, key string) error {
+	if ds == nil || len(ds.Classes()) == 0 {
+		return nil
+	}
+	classes := ds.Classes()
+	var walk func(n config.Node) error
+	walk = func(n config.Node) error {
+		switch n.Kind() {
+		case config.Map:
+			for _, k := range n.Keys() {
+				if k == "rpn_head" {
+					continue
+				}
+				if err := walk(n.Field(k)); err != nil {
+					return err
+				}
+			}
+		case config.List:
+			for i := 0; i < n.Len(); i++ {
+				if err := walk(n.Index(i)); err != nil {
+					return err
+				}
+			}
+		}
+		if !strings.HasSuffix(n.Path(), ".num_classes") {
+			return nil
+		}
+		var nc int
+		if err := n.Decode(&nc); err != nil {
+			return err
+		}
+		if nc != len(classes) {
+			shown := classes
+			if len(shown) > 10 {
+				shown = append(shown[:10:10], "...")
+			}
+			return &config.Error{File: n.File(), Line: n.Line(), Path: n.Path(),
+				Msg: fmt.Sprintf("the model predicts %d classes but %s.dataset (%s) has %d (%s): set --cfg-options %s=%d, or use a dataset with these classes",
+					nc, key, cfg.Get(key+".dataset").Type(), len(classes), strings.Join(shown, ", "), n.Path(), len(classes))}
+		}
+		return nil
+	}
+	return walk(cfg.Field("model"))
 }
 
 // resolveWorkDir applies mmdet's order: the flag, the config's work_dir,

@@ -267,6 +267,9 @@ func writeJSONAtomic(path string, results []coco.Result) error {
 // writeFileAtomic writes data to path through a temporary file in the same
 // directory and a rename, so path is never half written.
 func writeFileAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return err

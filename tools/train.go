@@ -12,6 +12,10 @@ import (
 	_ "github.com/densepred/dp/backbone/resnet"
 	_ "github.com/densepred/dp/backbone/snnmlp"
 	"github.com/densepred/dp/config"
+	_ "github.com/densepred/dp/datasets/coco"
+	_ "github.com/densepred/dp/datasets/imagenet"
+	_ "github.com/densepred/dp/datasets/seg"
+	_ "github.com/densepred/dp/datasets/voc"
 	"github.com/densepred/dp/engine"
 )
 
