@@ -39,6 +39,10 @@ type BuildOptions struct {
 	// LoadFrom is a checkpoint whose weights initialise the model when not
 	// resuming; "" takes the config's load_from.
 	LoadFrom string
+	// AutoScaleLR is --auto-scale-lr: scale the learning rate linearly by
+	// the training batch size over auto_scale_lr.base_batch_size, as if the
+	// config set auto_scale_lr.enable.
+	AutoScaleLR bool
 	// Console receives log lines and the progress bar; nil means os.Stdout.
 	Console io.Writer
 }
@@ -121,7 +125,11 @@ func Build(cfg config.Node, opts BuildOptions) (r *Runner, err error) {
 			return nil, err
 		}
 	}
-	opt, clip, err := BuildOptimizer(cfg.Field("optim_wrapper"), model)
+	scaled, lrNote, err := autoScaleLR(cfg, opts.AutoScaleLR)
+	if err != nil {
+		return nil, err
+	}
+	opt, clip, err := BuildOptimizer(scaled.Field("optim_wrapper"), model)
 	if err != nil {
 		return nil, err
 	}
@@ -170,6 +178,9 @@ func Build(cfg config.Node, opts BuildOptions) (r *Runner, err error) {
 		Loop: loop, WorkDir: workDir, Seed: seed, ConfigHash: cfg.Hash(), Log: log,
 	}
 	log.Printf("work dir %s, seed %d\n", workDir, seed)
+	if lrNote != "" {
+		log.Printf("%s\n", lrNote)
+	}
 	switch {
 	case resumeFrom != "":
 		if err := r.Resume(resumeFrom); err != nil {
@@ -248,6 +259,48 @@ func BuildTest(cfg config.Node, ckpt string, opts BuildOptions) (r *Runner, ds d
 // BuildModel builds the config's model from models.Registry.
 func BuildModel(cfg config.Node) (models.Model, error) {
 	return models.Registry.Build(cfg.Field("model"))
+}
+
+// autoScaleOptions are the keys of auto_scale_lr.
+type autoScaleOptions struct {
+	Enable        bool `yaml:"enable"`
+	BaseBatchSize int  `yaml:"base_batch_size"`
+}
+
+// autoScaleLR applies mmengine's linear scaling rule when auto_scale_lr is
+// enabled (by the config or force): the optimizer's lr times the training
+// batch size over base_batch_size. It returns the config to build the
+// optimizer from and a line for the log.
+func autoScaleLR(cfg config.Node, force bool) (config.Node, string, error) {
+	var a autoScaleOptions
+	n := cfg.Field("auto_scale_lr")
+	if err := n.Decode(&a); err != nil {
+		return cfg, "", err
+	}
+	if !a.Enable && !force {
+		return cfg, "", nil
+	}
+	if a.BaseBatchSize <= 0 {
+		return cfg, "", &config.Error{File: n.File(), Line: n.Line(), Path: "auto_scale_lr.base_batch_size",
+			Msg: "scaling the learning rate needs auto_scale_lr: {base_batch_size: N}, the total batch size the config's lr is meant for"}
+	}
+	batch := datasets.DefaultLoaderOptions().BatchSize
+	if b := cfg.Get("train_dataloader.batch_size"); b.Exists() {
+		if err := b.Decode(&batch); err != nil {
+			return cfg, "", err
+		}
+	}
+	lrNode := cfg.Get("optim_wrapper.optimizer.lr")
+	var lr float64
+	if err := lrNode.Decode(&lr); err != nil || !lrNode.Exists() {
+		return cfg, "", err // BuildOptimizer reports a missing lr
+	}
+	scaled := lr * float64(batch) / float64(a.BaseBatchSize)
+	out, err := cfg.Set("optim_wrapper.optimizer.lr", scaled)
+	if err != nil {
+		return cfg, "", err
+	}
+	return out, fmt.Sprintf("auto_scale_lr: lr %g x batch %d / base batch %d = %g", lr, batch, a.BaseBatchSize, scaled), nil
 }
 
 // CheckNumClasses compares every num_classes key of the model config

@@ -126,6 +126,29 @@ func BuildPipeline(n config.Node) (datasets.Pipeline, error) {
 	return p, nil
 }
 
+// BuildInferencePipeline builds the test pipeline (as PipelineNode gives
+// it for test_dataloader) without its LoadAnnotations steps, for running a
+// model on images that have no annotations, as mmseg's inference API does.
+func BuildInferencePipeline(cfg config.Node) (datasets.Pipeline, error) {
+	n := PipelineNode(cfg, "test_dataloader")
+	if n.Kind() != config.List {
+		return BuildPipeline(n)
+	}
+	syncTransforms()
+	var p datasets.Pipeline
+	for i := 0; i < n.Len(); i++ {
+		if n.Index(i).Type() == "LoadAnnotations" {
+			continue
+		}
+		t, err := transformRegistry.Build(n.Index(i))
+		if err != nil {
+			return nil, err
+		}
+		p = append(p, t)
+	}
+	return p, nil
+}
+
 // transformRegistry mirrors the transforms package's table (which cannot
 // import config) as the config.Transforms registry, so pipelines are built
 // and listed like every other component.

@@ -245,3 +245,31 @@ func TestCheckData(t *testing.T) {
 		t.Errorf("existing data: %v", err)
 	}
 }
+
+func TestAutoScaleLR(t *testing.T) {
+	cfg := parse(t, `train_dataloader: {batch_size: 4}
+optim_wrapper: {optimizer: {type: SGD, lr: 0.02}}
+auto_scale_lr: {enable: false, base_batch_size: 16}`)
+	for _, force := range []bool{false, true} {
+		out, note, err := autoScaleLR(cfg, force)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lr float64
+		if err := out.Get("optim_wrapper.optimizer.lr").Decode(&lr); err != nil {
+			t.Fatal(err)
+		}
+		want := 0.02
+		if force {
+			want = 0.02 * 4 / 16
+		}
+		if lr != want {
+			t.Errorf("force %v: lr %v, want %v (%s)", force, lr, want, note)
+		}
+	}
+	_, _, err := autoScaleLR(parse(t, "optim_wrapper: {optimizer: {type: SGD, lr: 0.02}}"), true)
+	want := "config: t.yaml:1: auto_scale_lr.base_batch_size: scaling the learning rate needs auto_scale_lr: {base_batch_size: N}, the total batch size the config's lr is meant for"
+	if err == nil || err.Error() != want {
+		t.Errorf("no base batch size:\n got %v\nwant %s", err, want)
+	}
+}

@@ -32,11 +32,12 @@ func init() {
 		Usage:     "run a checkpoint on images and draw its predictions as PNGs",
 		UsageText: inferUsage[len("usage: "):],
 		Description: "Each IMAGE goes through the config's test pipeline (test_dataloader.dataset.pipeline,\n" +
-			"else test_pipeline) and the model; OUT-DIR/<image name>.png shows the image with\n" +
-			"boxes, class names, scores and translucent masks (detection), a colour-coded\n" +
-			"overlay with a legend (segmentation), or the top-5 classes (classification).\n" +
-			"Class names come from the test dataset's metainfo.classes or classes key, else\n" +
-			"from the test dataset itself when its files exist, else they are numbers.",
+			"else test_pipeline), less its LoadAnnotations steps, and the model; OUT-DIR gets\n" +
+			"<image name>.png with boxes, class names, scores and translucent masks (detection),\n" +
+			"a colour-coded overlay with a legend (segmentation), or the top-5 classes\n" +
+			"(classification). Class names come from the test dataset's metainfo.classes or\n" +
+			"classes key, else from the test dataset itself when its files exist, else they\n" +
+			"are numbers.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out-dir", Usage: "`DIR` to write the pictures to", Required: true},
 			&cli.Float64Flag{Name: "score-thr", Usage: "lowest score of a detection drawn", Value: 0.3},
@@ -71,7 +72,7 @@ func inferMain(c *cli.Context) error {
 	if _, err := engine.LoadWeights(args[1], model, true); err != nil {
 		return err
 	}
-	pipe, err := engine.BuildPipeline(engine.PipelineNode(cfg, "test_dataloader"))
+	pipe, err := engine.BuildInferencePipeline(cfg)
 	if err != nil {
 		return err
 	}

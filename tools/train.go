@@ -35,6 +35,7 @@ func init() {
 			&cli.StringFlag{Name: "work-dir", Usage: "`DIR` for checkpoints and logs (default: the config's work_dir, else work_dirs/<config name>)"},
 			&cli.StringFlag{Name: "resume", Usage: "continue training from `FILE`, or with no value from the work dir's last_checkpoint (starting afresh if there is none)"},
 			&cli.StringFlag{Name: "load-from", Usage: "initialise the model with the weights in `FILE` (dp, safetensors or PyTorch checkpoint) and train from iteration 0"},
+			&cli.BoolFlag{Name: "auto-scale-lr", Usage: "scale the learning rate by the batch size over auto_scale_lr.base_batch_size (the linear scaling rule)"},
 			&cli.Uint64Flag{Name: "seed", Usage: "random seed `N` of the run (default: the config's randomness.seed, else random)"},
 			newCfgOptionsFlag(),
 		},
@@ -55,11 +56,12 @@ func trainMain(c *cli.Context) error {
 		return err
 	}
 	bo := engine.BuildOptions{
-		ConfigPath: args[0],
-		WorkDir:    c.String("work-dir"),
-		Resume:     c.String("resume"),
-		LoadFrom:   c.String("load-from"),
-		Console:    c.App.Writer,
+		ConfigPath:  args[0],
+		WorkDir:     c.String("work-dir"),
+		Resume:      c.String("resume"),
+		LoadFrom:    c.String("load-from"),
+		AutoScaleLR: c.Bool("auto-scale-lr"),
+		Console:     c.App.Writer,
 	}
 	if c.IsSet("seed") {
 		s := c.Uint64("seed")
