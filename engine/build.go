@@ -82,6 +82,10 @@ func Build(cfg config.Node, opts BuildOptions) (r *Runner, err error) {
 		}
 	}
 
+	if ch := cfg.Field("custom_hooks"); ch.Len() > 0 {
+		return nil, &config.Error{File: ch.File(), Line: ch.Line(), Path: "custom_hooks",
+			Msg: "custom hooks are not supported: dp's runner has logging, checkpoints, validation and the schedule built in (default_hooks); remove custom_hooks"}
+	}
 	resumeFrom, loadFrom, wantResume, err := resumePlan(cfg, opts, workDir)
 	if err != nil {
 		return nil, err
@@ -98,10 +102,6 @@ func Build(cfg config.Node, opts BuildOptions) (r *Runner, err error) {
 		}
 	}
 
-	model, err := BuildModel(cfg)
-	if err != nil {
-		return nil, err
-	}
 	train, trainSet, err := BuildDataloader(cfg, "train_dataloader", seed)
 	if err != nil {
 		return nil, err
@@ -125,14 +125,6 @@ func Build(cfg config.Node, opts BuildOptions) (r *Runner, err error) {
 			return nil, err
 		}
 	}
-	scaled, lrNote, err := autoScaleLR(cfg, opts.AutoScaleLR)
-	if err != nil {
-		return nil, err
-	}
-	opt, clip, err := BuildOptimizer(scaled.Field("optim_wrapper"), model)
-	if err != nil {
-		return nil, err
-	}
 	sched, err := BuildSchedule(cfg.Field("param_scheduler"))
 	if err != nil {
 		return nil, err
@@ -141,11 +133,23 @@ func Build(cfg config.Node, opts BuildOptions) (r *Runner, err error) {
 	if err != nil {
 		return nil, err
 	}
-	loop.GradClip = clip
 	if loop.SaveBest != "" && !hasVal {
 		return nil, &config.Error{File: cfg.Get("default_hooks.checkpoint.save_best").File(), Line: cfg.Get("default_hooks.checkpoint.save_best").Line(),
 			Path: "default_hooks.checkpoint.save_best", Msg: "save_best needs validation: add val_dataloader and val_evaluator, or remove save_best"}
 	}
+	scaled, lrNote, err := autoScaleLR(cfg, opts.AutoScaleLR)
+	if err != nil {
+		return nil, err
+	}
+	model, err := BuildModel(cfg)
+	if err != nil {
+		return nil, err
+	}
+	opt, clip, err := BuildOptimizer(scaled.Field("optim_wrapper"), model)
+	if err != nil {
+		return nil, err
+	}
+	loop.GradClip = clip
 
 	if err := os.MkdirAll(workDir, 0o755); err != nil {
 		return nil, fmt.Errorf("engine: work dir: %w", err)

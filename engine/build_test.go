@@ -273,3 +273,24 @@ auto_scale_lr: {enable: false, base_batch_size: 16}`)
 		t.Errorf("no base batch size:\n got %v\nwant %s", err, want)
 	}
 }
+
+func TestBuildErrors(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct{ cfg, want string }{
+		{"custom_hooks: [{type: EMAHook}]",
+			"config: t.yaml:1: custom_hooks: custom hooks are not supported: dp's runner has logging, checkpoints, validation and the schedule built in (default_hooks); remove custom_hooks"},
+		{"model: {type: ImageClassifier}",
+			"config: t.yaml: train_dataloader: missing: add train_dataloader: {batch_size: 2, num_workers: 2, dataset: {type: ..., data_root: ..., pipeline: [...]}}"},
+		{"randomness: {seed: -1}",
+			"config: t.yaml:1: randomness.seed: expected a non-negative integer, found integer -1"},
+	}
+	for _, tt := range tests {
+		_, err := Build(parse(t, tt.cfg), BuildOptions{WorkDir: filepath.Join(dir, "wd")})
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("%s:\n got %v\nwant %s", tt.cfg, err, tt.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "wd")); err == nil {
+		t.Error("a failed build created the work dir")
+	}
+}

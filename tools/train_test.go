@@ -222,6 +222,20 @@ func TestTrainInterruptResumeTestInferPlot(t *testing.T) {
 	}
 	checkPNG(t, filepath.Join(vis, "circle_000001.png"), 256, 256)
 
+	// A truncated checkpoint is an error naming the file.
+	trunc := filepath.Join(dir, "trunc.safetensors")
+	b, _ := os.ReadFile(ckpt)
+	os.WriteFile(trunc, b[:len(b)/3], 0o644)
+	if _, stderr, code := dp(t, "infer", tinyConfig, trunc, img, "--out-dir", vis); code != 1 || !strings.Contains(stderr, trunc) {
+		t.Errorf("dp infer with a truncated checkpoint: exit %d, stderr %q; want 1 and the file named", code, stderr)
+	}
+
+	// load_from starts a new run from the trained weights.
+	stdout, stderr, code = dp(t, append([]string{"train", tinyConfig, "--work-dir", filepath.Join(dir, "finetune"), "--load-from", ckpt, "--cfg-options", "train_cfg.max_epochs=1"}, dataOpts...)...)
+	if code != 0 || !strings.Contains(stdout, "loaded weights from "+ckpt) {
+		t.Errorf("--load-from: exit %d, stdout\n%s\nstderr\n%s", code, stdout, stderr)
+	}
+
 	// dp plot draws the curves.
 	curve := filepath.Join(dir, "curve.png")
 	if _, stderr, code := dp(t, "plot", filepath.Join(wdA, "log.jsonl"), "--keys", "loss,accuracy_top1", "--out", curve); code != 0 {
