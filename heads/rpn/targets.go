@@ -84,16 +84,17 @@ func SampleAnchors(anchors []detops.Box, valid []bool, gt GT, o TrainOptions, rn
 
 // BuildTargets lays the samples of a batch out as Targets for maps of the
 // given level sizes; anchors[i] and gts[i] are image i's anchors (as
-// ImageAnchors returns them) and ground truth.
-func (h *Head) BuildTargets(sizes [][2]int, anchors [][]detops.Box, samples []Sample, gts []GT, posWeight float64) Targets {
+// ImageAnchors returns them) and ground truth. The tensors come from tp's
+// pool and are given back with it (a nil tp allocates).
+func (h *Head) BuildTargets(tp *nn.Tape, sizes [][2]int, anchors [][]detops.Box, samples []Sample, gts []GT, posWeight float64) Targets {
 	n, na := len(samples), h.Anchors.NumBaseAnchors()
 	var t Targets
 	offsets := make([]int, len(sizes)+1)
 	for l, s := range sizes {
-		t.Labels = append(t.Labels, tensor.New(n, na, s[0], s[1]))
-		t.LabelWeights = append(t.LabelWeights, tensor.New(n, na, s[0], s[1]))
-		t.BoxTargets = append(t.BoxTargets, tensor.New(n, 4*na, s[0], s[1]))
-		t.BoxWeights = append(t.BoxWeights, tensor.New(n, 4*na, s[0], s[1]))
+		t.Labels = append(t.Labels, tp.NewTensor(n, na, s[0], s[1]))
+		t.LabelWeights = append(t.LabelWeights, tp.NewTensor(n, na, s[0], s[1]))
+		t.BoxTargets = append(t.BoxTargets, tp.NewTensor(n, 4*na, s[0], s[1]))
+		t.BoxWeights = append(t.BoxWeights, tp.NewTensor(n, 4*na, s[0], s[1]))
 		offsets[l+1] = offsets[l] + s[0]*s[1]*na
 	}
 	// locate maps an image's anchor index to its level and the offsets of
@@ -131,7 +132,8 @@ func (h *Head) BuildTargets(sizes [][2]int, anchors [][]detops.Box, samples []Sa
 }
 
 // Targets computes the training targets of a batch: anchors, assignment
-// and sampling per image (imgShapes are the unpadded (height, width)).
+// and sampling per image (imgShapes are the unpadded (height, width)). The
+// tensors belong to the outputs' tape.
 func (h *Head) Targets(cls []*nn.Var, imgShapes [][2]int, gts []GT, o TrainOptions, rng *tensor.RNG) Targets {
 	sizes := h.levelSizes(cls)
 	if len(imgShapes) != len(gts) || (len(cls) > 0 && cls[0].Shape()[0] != len(gts)) {
@@ -144,7 +146,7 @@ func (h *Head) Targets(cls []*nn.Var, imgShapes [][2]int, gts []GT, o TrainOptio
 		anchors[i], valid = h.ImageAnchors(sizes, imgShapes[i], o.AllowedBorder)
 		samples[i] = SampleAnchors(anchors[i], valid, gts[i], o, rng)
 	}
-	return h.BuildTargets(sizes, anchors, samples, gts, o.PosWeight)
+	return h.BuildTargets(cls[0].Tape(), sizes, anchors, samples, gts, o.PosWeight)
 }
 
 // avgEps is mmdet's guard on the divisor (torch.finfo(float32).eps).
