@@ -83,7 +83,8 @@ func DefaultFasterRCNNOptions() TwoStageOptions {
 // roi_head.bbox_head.fc_cls.weight, roi_head.mask_head.convs.0.conv.weight).
 //
 // Loss returns loss_rpn_cls, loss_rpn_bbox, loss_cls, loss_bbox and, with
-// masks, loss_mask, and their sum. Predict returns boxes, scores, labels
+// masks, loss_mask, and their sum; the parts also hold the box head's
+// accuracy on its sampled RoIs (acc, percent), as mmdet logs it. Predict returns boxes, scores, labels
 // and (with masks) RLE masks in original-image coordinates.
 type TwoStage struct {
 	nn.ModuleBase
@@ -273,6 +274,7 @@ func (m *TwoStage) Loss(tp *nn.Tape, b *datasets.Batch) (*nn.Var, map[string]flo
 	for i, v := range terms {
 		parts[names[i]] = float64(v.Data()[0])
 	}
+	parts["acc"] = l.Acc
 	return nn.AddN(terms...), parts, nil
 }
 

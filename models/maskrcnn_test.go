@@ -293,8 +293,11 @@ func TestFasterRCNN(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := parts["loss_mask"]; ok || len(parts) != 4 {
-		t.Errorf("parts %v, want the four box losses", parts)
+	if _, ok := parts["loss_mask"]; ok || len(parts) != 5 {
+		t.Errorf("parts %v, want the four box losses and acc", parts)
+	}
+	if acc := parts["acc"]; !(acc >= 0 && acc <= 100) {
+		t.Errorf("acc %v outside [0, 100]", acc)
 	}
 	sum := parts["loss_rpn_cls"] + parts["loss_rpn_bbox"] + parts["loss_cls"] + parts["loss_bbox"]
 	if d := math.Abs(sum - float64(loss.Data()[0])); d > 1e-5*math.Abs(sum) {

@@ -159,6 +159,31 @@ func (h *BBoxHead) Loss(cls, reg *nn.Var, t BBoxTargets) (lossCls, lossBox *nn.V
 	return lossCls, lossBox
 }
 
+// Accuracy returns the percentage of rows of cls [R, K] whose highest
+// logit is at their label (the first maximum wins, as torch.topk), 0 for
+// no rows.
+func Accuracy(cls *nn.Var, labels []int) float64 {
+	k := cls.Shape()[1]
+	d := cls.Data()
+	if len(labels) == 0 {
+		return 0
+	}
+	correct := 0
+	for i, y := range labels {
+		row := d[i*k : (i+1)*k]
+		best := 0
+		for c, v := range row {
+			if v > row[best] {
+				best = c
+			}
+		}
+		if best == y {
+			correct++
+		}
+	}
+	return 100 * float64(correct) / float64(len(labels))
+}
+
 // Detections are one image's final boxes, scores and 0-based labels, in
 // decreasing score order.
 type Detections struct {

@@ -73,9 +73,12 @@ func New(o HeadOptions, strides []int, channels int) (*Head, error) {
 	return h, nil
 }
 
-// Losses are the RoI head's loss terms (LossMask nil without masks).
+// Losses are the RoI head's loss terms (Mask nil without masks) and, for
+// logging, the classification accuracy of the sampled RoIs in percent
+// (mmdet's "acc").
 type Losses struct {
 	Cls, BBox, Mask *nn.Var
+	Acc             float64
 }
 
 // Loss samples RoIs from each image's proposals and returns the box
@@ -95,7 +98,9 @@ func (h *Head) Loss(feats []*nn.Var, proposals [][]detops.Box, gts []GT, padW, p
 	x := h.BBoxExtractor.Extract(feats, RoIs(boxes, nil))
 	cls, reg := h.BBox.Forward(x)
 	var l Losses
-	l.Cls, l.BBox = h.BBox.Loss(cls, reg, h.BBox.Targets(samples, gts, o.PosWeight))
+	t := h.BBox.Targets(samples, gts, o.PosWeight)
+	l.Cls, l.BBox = h.BBox.Loss(cls, reg, t)
+	l.Acc = Accuracy(cls, t.Labels)
 	if h.Mask == nil {
 		return l
 	}

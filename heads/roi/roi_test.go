@@ -363,3 +363,25 @@ func TestPasteMaskRLE(t *testing.T) {
 		}
 	}
 }
+
+func TestAccuracy(t *testing.T) {
+	cls := nn.Constant(tensor.FromData([]float32{
+		0, 2, 1,
+		3, 3, 0, // tie: the first maximum wins
+		0, 0, 1,
+		5, 1, 2,
+	}, 4, 3))
+	cases := []struct {
+		labels []int
+		want   float64
+	}{
+		{[]int{1, 0, 2, 0}, 100},
+		{[]int{1, 1, 2, 2}, 50},
+		{[]int{0, 1, 0, 1}, 0},
+	}
+	for _, c := range cases {
+		if got := Accuracy(cls, c.labels); got != c.want {
+			t.Errorf("labels %v: accuracy %v, want %v", c.labels, got, c.want)
+		}
+	}
+}
