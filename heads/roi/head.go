@@ -189,12 +189,3 @@ func (h *Head) Predict(feats []*nn.Var, proposals [][]detops.Box, metas []ImageM
 	}
 	return dets
 }
-
-// Boxes converts [x1, y1, x2, y2] arrays to boxes.
-func Boxes(b [][4]float32) []detops.Box {
-	out := make([]detops.Box, len(b))
-	for i, x := range b {
-		out[i] = detops.Box(x)
-	}
-	return out
-}
