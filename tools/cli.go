@@ -13,6 +13,9 @@
 //	)
 //
 //	func main() { os.Exit(tools.Main(os.Args)) }
+//
+// examples/custom_backbone is such a program, with a config that trains
+// its backbone.
 package tools
 
 import (

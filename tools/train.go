@@ -33,10 +33,10 @@ func init() {
 			"after CONFIG.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "work-dir", Usage: "`DIR` for checkpoints and logs (default: the config's work_dir, else work_dirs/<config name>)"},
-			&cli.StringFlag{Name: "resume", Usage: "continue training from `FILE`, or with no value from the work dir's last_checkpoint (starting afresh if there is none)"},
+			&cli.StringFlag{Name: "resume", Usage: "continue training from the checkpoint `[FILE]`, or with no FILE from the work dir's last_checkpoint (starting afresh if there is none)"},
 			&cli.StringFlag{Name: "load-from", Usage: "initialise the model with the weights in `FILE` (dp, safetensors or PyTorch checkpoint) and train from iteration 0"},
 			&cli.BoolFlag{Name: "auto-scale-lr", Usage: "scale the learning rate by the batch size over auto_scale_lr.base_batch_size (the linear scaling rule)"},
-			&cli.Uint64Flag{Name: "seed", Usage: "random seed `N` of the run (default: the config's randomness.seed, else random)"},
+			&cli.Uint64Flag{Name: "seed", Usage: "random seed `N` of the run", DefaultText: "the config's randomness.seed, else random"},
 			newCfgOptionsFlag(),
 		},
 		Action: trainMain,
