@@ -48,6 +48,16 @@ model: {head: {num_classes: 3}, rpn_head: {num_classes: 1}}`)
 	if _, ok := ds.(CatIDer); !ok {
 		t.Errorf("%T does not give category ids", ds)
 	}
+	// The evaluator's ann_file is relative to the dataset's data_root, and
+	// its category ids are the dataset's.
+	ms, err := BuildMetrics(parse(t, "e: {type: CocoMetric, ann_file: annotations/instances_train.json, metric: [bbox]}").Field("e"), cfg.Get("train_dataloader.dataset"), ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, dsIDs := ms[0].(*CocoMetric).opts.CatIDs, ds.(CatIDer).CatIDs()
+	if len(ids) != 2 || ids[0] != dsIDs[0] || ids[1] != dsIDs[1] {
+		t.Errorf("CocoMetric category ids %v, want the dataset's %v", ids, dsIDs)
+	}
 	err = CheckNumClasses(cfg, ds, "train_dataloader")
 	want := "config: t.yaml:10: model.head.num_classes: the model predicts 3 classes but train_dataloader.dataset (CocoDataset) has 2 (circle, square): set --cfg-options model.head.num_classes=2, or use a dataset with these classes"
 	if err == nil || err.Error() != want {
