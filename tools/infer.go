@@ -18,6 +18,7 @@ import (
 
 	"github.com/densepred/dp/config"
 	"github.com/densepred/dp/datasets"
+	"github.com/densepred/dp/datasets/vis"
 	"github.com/densepred/dp/engine"
 	"github.com/densepred/dp/eval/coco"
 	"github.com/densepred/dp/eval/mask"
@@ -200,30 +201,10 @@ func (d *Drawer) className(label int) string {
 	return fmt.Sprint(label)
 }
 
-// palette gives class i a distinct, saturated colour: hues spread by the
-// golden angle.
+// palette gives class i its colour, the one dp data browse draws it in.
 func palette(i int) color.RGBA {
-	h := math.Mod(float64(i)*137.508, 360) / 60
-	s, v := 0.85, 0.95
-	c := v * s
-	x := c * (1 - math.Abs(math.Mod(h, 2)-1))
-	var r, g, b float64
-	switch int(h) {
-	case 0:
-		r, g = c, x
-	case 1:
-		r, g = x, c
-	case 2:
-		g, b = c, x
-	case 3:
-		g, b = x, c
-	case 4:
-		r, b = x, c
-	default:
-		r, b = c, x
-	}
-	m := v - c
-	return color.RGBA{uint8((r + m) * 255), uint8((g + m) * 255), uint8((b + m) * 255), 255}
+	c := vis.Color(i) // opaque, so NRGBA and RGBA agree
+	return color.RGBA{c.R, c.G, c.B, 255}
 }
 
 // blend mixes colour c into the pixel at (x, y) with weight alpha.
