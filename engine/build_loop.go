@@ -194,6 +194,8 @@ func firstMetricKey(m Metric) string {
 		return m.opts.Metric[0] + "_mAP"
 	case *Accuracy:
 		return fmt.Sprintf("accuracy_top%d", m.opts.TopK[0])
+	case *IoUMetric:
+		return "aAcc" // mmseg's IoUMetric returns aAcc first
 	}
 	if k, ok := m.(interface{ PrimaryKey() string }); ok {
 		return k.PrimaryKey()

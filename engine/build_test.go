@@ -210,6 +210,14 @@ func TestBuildLoop(t *testing.T) {
 		{"train_cfg: {max_epochs: 1, val_interval: 0}\ndefault_hooks: {timer: {type: IterTimerHook}, checkpoint: {type: CheckpointHook, save_best: auto, max_keep_ckpts: -1}}",
 			LoopOptions{ByEpoch: true, MaxEpochs: 1, LogInterval: 50, SaveBest: "accuracy_top1"}},
 	}
+	iou, err := NewIoUMetric(DefaultIoUMetricOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, err := BuildLoop(parse(t, "train_cfg: {max_epochs: 1}\ndefault_hooks: {checkpoint: {save_best: auto}}"), []Metric{iou})
+	if err != nil || lo.SaveBest != "aAcc" {
+		t.Errorf("save_best: auto with IoUMetric: %q, %v; want aAcc, mmseg's first key", lo.SaveBest, err)
+	}
 	for _, tt := range tests {
 		got, err := BuildLoop(parse(t, tt.cfg), []Metric{acc})
 		if err != nil {

@@ -29,7 +29,7 @@ func init() {
 		Description: "Runs the model on test_dataloader and scores it with test_evaluator; the metrics\n" +
 			"are printed one per line (name: value) on stdout and logged to the work dir.\n" +
 			"--eval keeps only the named metrics: bbox and segm (CocoMetric), accuracy\n" +
-			"(Accuracy), mIoU, mDice and mFscore (IoUMetric), mAP (VOCMetric). --out writes\n" +
+			"(Accuracy), mIoU (IoUMetric, with aAcc and mAcc), mAP (VOCMetric). --out writes\n" +
 			"detections as COCO results JSON (box results to FILE and, for a model with masks,\n" +
 			"mask results to FILE with .segm.json instead of .json). Flags may come before or\n" +
 			"after the arguments.",
@@ -151,7 +151,7 @@ func printScores(w io.Writer, scores map[string]float64) error {
 var metricNames = map[string][]string{
 	"CocoMetric": {"bbox", "segm"},
 	"Accuracy":   {"accuracy"},
-	"IoUMetric":  {"mIoU", "mDice", "mFscore"},
+	"IoUMetric":  {"mIoU"},
 	"VOCMetric":  {"mAP"},
 }
 
