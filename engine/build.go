@@ -63,6 +63,29 @@ type randomnessOptions struct {
 // it creates and writes the merged config into. It then resumes from a
 // checkpoint or loads initial weights as opts and the config ask.
 //
+// The keys it reads, with mmengine's meaning:
+//
+//	model                      models.Registry
+//	train_dataloader           batch_size, num_workers, shuffle, drop_last, seed, ... (datasets.LoaderOptions),
+//	val_dataloader               sampler {type, shuffle}, batch_sampler {type: AspectRatioBatchSampler},
+//	                             persistent_workers, pin_memory, dataset {type, pipeline, data_root, ...}
+//	train_pipeline             used when train_dataloader.dataset has no pipeline
+//	test_pipeline              used when val/test_dataloader.dataset has no pipeline
+//	val_evaluator              one metric or a list (MetricRegistry)
+//	optim_wrapper              type: OptimWrapper, optimizer {type: SGD|AdamW|LAMB, lr, weight_decay, ...},
+//	                             paramwise_cfg {custom_keys, norm_decay_mult, bias_decay_mult}, clip_grad {max_norm}
+//	param_scheduler            list of LinearLR, ConstantLR, StepLR, MultiStepLR, CosineAnnealingLR, PolyLR
+//	train_cfg                  type: EpochBasedTrainLoop|IterBasedTrainLoop (or by_epoch), max_epochs|max_iters, val_interval
+//	default_hooks              logger {interval}, checkpoint {interval, max_keep_ckpts, save_best, by_epoch, rule};
+//	                             timer, param_scheduler, sampler_seed, visualization accepted
+//	auto_scale_lr              enable, base_batch_size
+//	randomness                 seed (deterministic, diff_rank_seed accepted)
+//	work_dir, load_from, resume
+//
+// Other top-level keys (val_cfg, test_cfg, env_cfg, log_level, data_root,
+// ...) are left alone, as mmengine leaves variables of a config alone;
+// custom_hooks is an error.
+//
 // Missing data is reported before anything is built, with where the data
 // was expected, the key that sets it and how to make a small dataset. The
 // caller closes r.Log when done.
