@@ -438,3 +438,58 @@ func randomizeBN(m nn.Module) {
 		}
 	}
 }
+
+// TestSemanticFPN builds backbone + FPN neck + FPNHead with the widths left
+// to the model (the neck's from the backbone, the head's from the neck) and
+// runs a training step and a prediction.
+func TestSemanticFPN(t *testing.T) {
+	const yaml = `
+model:
+  type: EncoderDecoder
+  backbone: {type: SegTestBackbone, channels: [6, 8, 8, 8]}
+  neck: {type: FPN, out_channels: 8, num_outs: 4}
+  decode_head: {type: FPNHead, feature_strides: [4, 8, 16, 32], channels: 6, num_classes: 3}
+`
+	n, err := config.Parse("fpn.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mm, err := Registry.Build(n.Field("model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mm.(*EncoderDecoder)
+	keys := map[string]bool{}
+	for _, k := range nn.StateKeys(m) {
+		keys[k] = true
+	}
+	for _, k := range []string{"neck.lateral_convs.0.conv.weight", "decode_head.scale_heads.3.4.conv.weight"} {
+		if !keys[k] {
+			t.Errorf("no state key %q", k)
+		}
+	}
+	nn.SetTraining(m, true)
+	b := synthSegBatch(tensor.NewRNG(2), 2, 64, 64)
+	tp := nn.NewTape(nil, tensor.NewRNG(0))
+	loss, parts, err := m.Loss(tp, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := parts["aux.loss_ce"]; ok || len(parts) != 2 {
+		t.Errorf("parts %v, want decode.loss_ce and decode.acc_seg only", parts)
+	}
+	tp.Backward(loss)
+	for _, p := range nn.NamedParams(m) {
+		if p.Param.Grad == nil {
+			t.Errorf("%s got no gradient", p.Name)
+		}
+	}
+	nn.SetTraining(m, false)
+	res, err := m.Predict(nn.NewInferenceTape(nil), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := res[1].SegMap; s.W != 64 || s.H != 64 {
+		t.Errorf("seg map %dx%d, want 64x64", s.H, s.W)
+	}
+}
