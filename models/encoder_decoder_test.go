@@ -493,3 +493,29 @@ model:
 		t.Errorf("seg map %dx%d, want 64x64", s.H, s.W)
 	}
 }
+
+// TestMultiScaleShapes runs scales that change the network's input size,
+// with flip and slide windows, and checks the output size.
+func TestMultiScaleShapes(t *testing.T) {
+	m := buildSegTestModel(t, "")
+	nn.SetTraining(m, false)
+	b := synthSegBatch(tensor.NewRNG(9), 2, 32, 40)
+	b.Samples[1].Meta.ImgShape = [2]int{28, 40} // padded at the bottom
+	b.Samples[1].Meta.OriShape = [2]int{56, 80}
+	for _, c := range []SegTestConfig{
+		{Mode: "whole", ImgRatios: []float64{0.5, 0.75, 1.5}, Flip: true},
+		{Mode: "slide", CropSize: [2]int{32, 32}, Stride: [2]int{20, 20}, ImgRatios: []float64{1.25}},
+	} {
+		res := predictWith(t, m, c, b)
+		for i, r := range res {
+			if want := b.Samples[i].Meta.OriShape; r.SegMap.H != want[0] || r.SegMap.W != want[1] {
+				t.Errorf("%+v sample %d: %dx%d, want %v", c, i, r.SegMap.H, r.SegMap.W, want)
+			}
+			for _, v := range r.SegMap.Pix {
+				if v > 2 {
+					t.Fatalf("%+v sample %d: class %d of 3", c, i, v)
+				}
+			}
+		}
+	}
+}
