@@ -112,8 +112,11 @@ func Conv2d(p ConvParams, x, w, bias, y []float32) {
 		depthwiseForward(p, x, w, bias, y)
 		return
 	}
+	v := currentGemm()
+	pw := packWeights(v, p, w, false)
+	defer packPool.Put(pw)
 	perImage(p, func(n int, col []float32, serial bool) {
-		convForwardImage(p, x, w, bias, y, n, col, serial)
+		convForwardImage(v, p, *pw, x, bias, y, n, col, serial)
 	})
 }
 
@@ -132,8 +135,11 @@ func Conv2dBackwardData(p ConvParams, dy, w, dx []float32) {
 		depthwiseBackwardData(p, dy, w, dx)
 		return
 	}
+	v := currentGemm()
+	pw := packWeights(v, p, w, true)
+	defer packPool.Put(pw)
 	perImage(p, func(n int, col []float32, serial bool) {
-		convBackwardDataImage(p, dy, w, dx, n, col, serial)
+		convBackwardDataImage(v, p, *pw, dy, dx, n, col, serial)
 	})
 }
 
@@ -231,66 +237,108 @@ func perImage(p ConvParams, fn func(n int, col []float32, serial bool)) {
 	putCol(col)
 }
 
-// gemmMaybeSerial runs Gemm's kernel on one goroutine when serial, else on all.
-func gemmMaybeSerial(serial, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if serial {
-		gemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		return
+// packPool holds buffers of packed weights.
+var packPool = sync.Pool{New: func() any { return new([]float32) }}
+
+// packWeights packs each group's weights once per call, as the A operand of
+// the per-image products: w_g (K/G × C/G·KH·KW) for the forward pass, its
+// transpose for the input gradient. Group g starts at g·packedWeightsLen.
+func packWeights(v *gemmVariant, p ConvParams, w []float32, transpose bool) *[]float32 {
+	kg, rows := p.K/p.Groups, (p.C/p.Groups)*p.KH*p.KW
+	per := packedWeightsLen(v, p, transpose)
+	buf := packPool.Get().(*[]float32)
+	*buf = grow(*buf, per*p.Groups)
+	for g := range p.Groups {
+		wg := w[g*kg*rows : (g+1)*kg*rows]
+		if transpose {
+			packAllA(v, true, rows, kg, wg, rows, (*buf)[g*per:(g+1)*per])
+		} else {
+			packAllA(v, false, kg, rows, wg, rows, (*buf)[g*per:(g+1)*per])
+		}
 	}
-	gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	return buf
+}
+
+// packedWeightsLen is the length of one group's packed weights.
+func packedWeightsLen(v *gemmVariant, p ConvParams, transpose bool) int {
+	kg, rows := p.K/p.Groups, (p.C/p.Groups)*p.KH*p.KW
+	if transpose {
+		return roundUp(rows, v.mr) * kg
+	}
+	return roundUp(kg, v.mr) * rows
+}
+
+// convGemm runs one product of a convolution, C = op(A)·B + beta·C, with
+// variant v and op(A) prepacked in pa, on the calling goroutine when serial.
+func convGemm(v *gemmVariant, serial, transA bool, m, n, k int, pa, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	workers := gemmWorkers()
+	if serial {
+		workers = 1
+	}
+	gemmBlocked(workers, v, transA, false, m, n, k, 1, nil, 0, pa, b, ldb, beta, c, ldc)
 }
 
 // convForwardImage computes image n of Conv2d: per group, y_g = w_g · col_g
 // with y_g (K/G × OH·OW) first filled with the bias; col_g is built and
 // multiplied a chunk of output rows at a time.
-func convForwardImage(p ConvParams, x, w, bias, y []float32, n int, col []float32, serial bool) {
+func convForwardImage(v *gemmVariant, p ConvParams, pw, x, bias, y []float32, n int, col []float32, serial bool) {
 	cg, kg := p.C/p.Groups, p.K/p.Groups
 	hw, ow, ohw := p.H*p.W, p.OutW(), p.OutH()*p.OutW()
 	rows := cg * p.KH * p.KW
 	chunk := colChunkRows(p)
+	per := packedWeightsLen(v, p, false)
 	for g := range p.Groups {
 		xg := x[(n*p.C+g*cg)*hw : (n*p.C+(g+1)*cg)*hw]
 		yg := y[(n*p.K+g*kg)*ohw : (n*p.K+(g+1)*kg)*ohw]
-		wg := w[g*kg*rows : (g+1)*kg*rows]
+		wg := pw[g*per : (g+1)*per]
+		// With a bias, each chunk of y is filled with it just before the
+		// product adds to it (beta 1), while that chunk is in cache.
 		beta := float32(0)
 		if bias != nil {
 			beta = 1
-			for k := range kg {
-				fill(yg[k*ohw:(k+1)*ohw], bias[g*kg+k])
+		}
+		fillBias := func(c0, c1 int) {
+			if bias != nil {
+				for k := range kg {
+					fill(yg[k*ohw+c0:k*ohw+c1], bias[g*kg+k])
+				}
 			}
 		}
 		if p.pointwise() {
-			gemmMaybeSerial(serial, false, false, kg, ohw, rows, 1, wg, rows, xg, ohw, beta, yg, ohw)
+			fillBias(0, ohw)
+			convGemm(v, serial, false, kg, ohw, rows, wg, xg, ohw, beta, yg, ohw)
 			continue
 		}
 		for y0 := 0; y0 < p.OutH(); y0 += chunk {
 			y1 := min(y0+chunk, p.OutH())
 			cols := (y1 - y0) * ow
 			im2col(p, xg, col[:rows*cols], 0, cg, y0, y1)
-			gemmMaybeSerial(serial, false, false, kg, cols, rows, 1, wg, rows, col, cols, beta, yg[y0*ow:], ohw)
+			fillBias(y0*ow, y1*ow)
+			convGemm(v, serial, false, kg, cols, rows, wg, col, cols, beta, yg[y0*ow:], ohw)
 		}
 	}
 }
 
 // convBackwardDataImage adds image n's input gradient: per group and chunk
 // of output rows, dcol = w_gᵀ · dy_g, scattered back onto dx by col2im.
-func convBackwardDataImage(p ConvParams, dy, w, dx []float32, n int, col []float32, serial bool) {
+func convBackwardDataImage(v *gemmVariant, p ConvParams, pw, dy, dx []float32, n int, col []float32, serial bool) {
 	cg, kg := p.C/p.Groups, p.K/p.Groups
 	hw, ow, ohw := p.H*p.W, p.OutW(), p.OutH()*p.OutW()
 	rows := cg * p.KH * p.KW
 	chunk := colChunkRows(p)
+	per := packedWeightsLen(v, p, true)
 	for g := range p.Groups {
 		dxg := dx[(n*p.C+g*cg)*hw : (n*p.C+(g+1)*cg)*hw]
 		dyg := dy[(n*p.K+g*kg)*ohw : (n*p.K+(g+1)*kg)*ohw]
-		wg := w[g*kg*rows : (g+1)*kg*rows]
+		wg := pw[g*per : (g+1)*per]
 		if p.pointwise() {
-			gemmMaybeSerial(serial, true, false, cg, hw, kg, 1, wg, cg, dyg, ohw, 1, dxg, hw)
+			convGemm(v, serial, true, cg, hw, kg, wg, dyg, ohw, 1, dxg, hw)
 			continue
 		}
 		for y0 := 0; y0 < p.OutH(); y0 += chunk {
 			y1 := min(y0+chunk, p.OutH())
 			cols := (y1 - y0) * ow
-			gemmMaybeSerial(serial, true, false, rows, cols, kg, 1, wg, rows, dyg[y0*ow:], ohw, 0, col[:rows*cols], cols)
+			convGemm(v, serial, true, rows, cols, kg, wg, dyg[y0*ow:], ohw, 0, col[:rows*cols], cols)
 			col2im(p, col[:rows*cols], dxg, y0, y1)
 		}
 	}

@@ -50,7 +50,10 @@ func grow(s []float32, n int) []float32 {
 // and the number of workers: k is cut into blocks of gemmKC, each block is
 // reduced in k order by the micro-kernel, and blocks are added to C in k order.
 // Results therefore depend only on the variant, not on GOMAXPROCS.
-func gemmBlocked(workers int, v *gemmVariant, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+//
+// pa, when not nil, is op(A) already packed by packAllA with the same variant
+// and transA; a is then not read.
+func gemmBlocked(workers int, v *gemmVariant, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, pa []float32, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if k == 0 || alpha == 0 {
 		scaleRows(m, n, beta, c, ldc)
 		return
@@ -87,7 +90,7 @@ func gemmBlocked(workers int, v *gemmVariant, transA, transB bool, m, n, k int, 
 				break
 			}
 			i0, j0 := (u/stripes)*mp, (u%stripes)*nc
-			gemmUnit(v, buf, transA, transB, i0, min(i0+mp, m), j0, min(j0+nc, n), k, alpha, a, lda, b, ldb, beta, c, ldc)
+			gemmUnit(v, buf, transA, transB, i0, min(i0+mp, m), j0, min(j0+nc, n), m, k, alpha, a, lda, pa, b, ldb, beta, c, ldc)
 		}
 		gemmBufPool.Put(buf)
 	}
@@ -102,8 +105,8 @@ func gemmBlocked(workers int, v *gemmVariant, transA, transB bool, m, n, k int, 
 	})
 }
 
-// gemmUnit computes rows [i0, i1) and columns [j0, j1) of C.
-func gemmUnit(v *gemmVariant, buf *gemmBuffers, transA, transB bool, i0, i1, j0, j1, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// gemmUnit computes rows [i0, i1) and columns [j0, j1) of the m×n C.
+func gemmUnit(v *gemmVariant, buf *gemmBuffers, transA, transB bool, i0, i1, j0, j1, m, k int, alpha float32, a []float32, lda int, pa []float32, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	mr, nr := v.mr, v.nr
 	nc := j1 - j0
 	panelsN := ceilDiv(nc, nr)
@@ -118,8 +121,17 @@ func gemmUnit(v *gemmVariant, buf *gemmBuffers, transA, transB bool, i0, i1, j0,
 		for ic := i0; ic < i1; ic += gemmMC {
 			mc := min(gemmMC, i1-ic)
 			panelsM := ceilDiv(mc, mr)
-			buf.a = grow(buf.a, panelsM*mr*kc)
-			packA(transA, a, lda, ic, mc, pc, kc, mr, buf.a)
+			ap := buf.a
+			if pa != nil {
+				// Block pc of the prepacked A starts after pc/gemmKC full
+				// blocks of all rows; rows ic.. start at panel ic/mr.
+				off := pc*roundUp(m, mr) + (ic/mr)*mr*kc
+				ap = pa[off : off+panelsM*mr*kc]
+			} else {
+				buf.a = grow(buf.a, panelsM*mr*kc)
+				packA(transA, a, lda, ic, mc, pc, kc, mr, buf.a)
+				ap = buf.a
+			}
 			for jp := range panelsN {
 				jj := j0 + jp*nr
 				nw := min(nr, j1-jj)
@@ -127,7 +139,7 @@ func gemmUnit(v *gemmVariant, buf *gemmBuffers, transA, transB bool, i0, i1, j0,
 				for ip := range panelsM {
 					ii := ic + ip*mr
 					mh := min(mr, ic+mc-ii)
-					ap := buf.a[ip*mr*kc : (ip+1)*mr*kc]
+					ap := ap[ip*mr*kc : (ip+1)*mr*kc]
 					if mh == mr && nw == nr {
 						v.kernel(kc, ap, bp, c[ii*ldc+jj:], ldc, alpha, betaP)
 						continue
@@ -155,6 +167,19 @@ func gemmUnit(v *gemmVariant, buf *gemmBuffers, transA, transB bool, i0, i1, j0,
 	}
 }
 
+// packAllA packs the whole m×k op(A) for variant v into dst, which holds
+// roundUp(m, v.mr)·k values, in the order gemmBlocked reads it with its pa
+// argument: for each block of gemmKC values of k, all rows as mr-row panels.
+// Callers that multiply one A by many B (a convolution's weights by each
+// image) pack it once.
+func packAllA(v *gemmVariant, transA bool, m, k int, a []float32, lda int, dst []float32) {
+	mp := roundUp(m, v.mr)
+	for pc := 0; pc < k; pc += gemmKC {
+		kc := min(gemmKC, k-pc)
+		packA(transA, a, lda, 0, m, pc, kc, v.mr, dst[pc*mp:pc*mp+mp*kc])
+	}
+}
+
 // packA copies rows [r0, r0+mc) and columns [pc, pc+kc) of op(A) into dst as
 // mr-row panels: panel q holds dst[q*mr*kc + p*mr + i] = op(A)[r0+q*mr+i][pc+p],
 // zero for rows past r0+mc.
@@ -165,6 +190,12 @@ func packA(transA bool, a []float32, lda, r0, mc, pc, kc, mr int, dst []float32)
 		d := dst[q*mr*kc : (q+1)*mr*kc]
 		if transA {
 			// op(A)[i][p] = a[p*lda+i]: each k step is a contiguous run of rows.
+			if mr == 6 && rows == 6 {
+				for p := range kc {
+					*(*[6]float32)(d[p*6:]) = *(*[6]float32)(a[(pc+p)*lda+row:])
+				}
+				continue
+			}
 			for p := range kc {
 				src := a[(pc+p)*lda+row : (pc+p)*lda+row+rows]
 				dp := d[p*mr : p*mr+mr]
@@ -209,8 +240,16 @@ func packB(transB bool, b []float32, ldb, pc, kc, c0, nc, nr int, dst []float32)
 		full := nc / nr
 		for p := range kc {
 			src := b[(pc+p)*ldb+c0 : (pc+p)*ldb+c0+nc]
-			for q := range full {
-				copy(dst[q*nr*kc+p*nr:q*nr*kc+p*nr+nr], src[q*nr:q*nr+nr])
+			if nr == 16 {
+				// A fixed-size array copy compiles to a few vector moves
+				// where copy would call memmove for 64 bytes.
+				for q := range full {
+					*(*[16]float32)(dst[q*16*kc+p*16:]) = *(*[16]float32)(src[q*16:])
+				}
+			} else {
+				for q := range full {
+					copy(dst[q*nr*kc+p*nr:q*nr*kc+p*nr+nr], src[q*nr:q*nr+nr])
+				}
 			}
 			if rest := nc - full*nr; rest > 0 {
 				dp := dst[full*nr*kc+p*nr : full*nr*kc+p*nr+nr]
