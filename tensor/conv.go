@@ -202,7 +202,8 @@ func colChunkRows(p ConvParams) int {
 func getCol(p ConvParams) *[]float32 {
 	n := 0
 	if !p.pointwise() {
-		n = (p.C / p.Groups) * p.KH * p.KW * colChunkRows(p) * p.OutW()
+		// Rounded up to 16 columns, the widest micro-tile, for im2colPacked.
+		n = (p.C / p.Groups) * p.KH * p.KW * roundUp(colChunkRows(p)*p.OutW(), 16)
 	}
 	if v, ok := colPool.Get().(*[]float32); ok {
 		*v = grow(*v, n)
@@ -270,12 +271,13 @@ func packedWeightsLen(v *gemmVariant, p ConvParams, transpose bool) int {
 
 // convGemm runs one product of a convolution, C = op(A)·B + beta·C, with
 // variant v and op(A) prepacked in pa, on the calling goroutine when serial.
-func convGemm(v *gemmVariant, serial, transA bool, m, n, k int, pa, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// B is either b (row-major, ldb) or, when pb is not nil, already packed.
+func convGemm(v *gemmVariant, serial, transA bool, m, n, k int, pa, b []float32, ldb int, pb []float32, beta float32, c []float32, ldc int) {
 	workers := gemmWorkers()
 	if serial {
 		workers = 1
 	}
-	gemmBlocked(workers, v, transA, false, m, n, k, 1, nil, 0, pa, b, ldb, beta, c, ldc)
+	gemmBlocked(workers, v, transA, false, m, n, k, 1, nil, 0, pa, b, ldb, pb, beta, c, ldc)
 }
 
 // convForwardImage computes image n of Conv2d: per group, y_g = w_g · col_g
@@ -306,15 +308,16 @@ func convForwardImage(v *gemmVariant, p ConvParams, pw, x, bias, y []float32, n 
 		}
 		if p.pointwise() {
 			fillBias(0, ohw)
-			convGemm(v, serial, false, kg, ohw, rows, wg, xg, ohw, beta, yg, ohw)
+			convGemm(v, serial, false, kg, ohw, rows, wg, xg, ohw, nil, beta, yg, ohw)
 			continue
 		}
 		for y0 := 0; y0 < p.OutH(); y0 += chunk {
 			y1 := min(y0+chunk, p.OutH())
 			cols := (y1 - y0) * ow
-			im2col(p, xg, col[:rows*cols], 0, cg, y0, y1)
+			pb := col[:rows*roundUp(cols, v.nr)]
+			im2colPacked(p, xg, pb, v.nr, y0, y1)
 			fillBias(y0*ow, y1*ow)
-			convGemm(v, serial, false, kg, cols, rows, wg, col, cols, beta, yg[y0*ow:], ohw)
+			convGemm(v, serial, false, kg, cols, rows, wg, nil, 0, pb, beta, yg[y0*ow:], ohw)
 		}
 	}
 }
@@ -332,13 +335,13 @@ func convBackwardDataImage(v *gemmVariant, p ConvParams, pw, dy, dx []float32, n
 		dyg := dy[(n*p.K+g*kg)*ohw : (n*p.K+(g+1)*kg)*ohw]
 		wg := pw[g*per : (g+1)*per]
 		if p.pointwise() {
-			convGemm(v, serial, true, cg, hw, kg, wg, dyg, ohw, 1, dxg, hw)
+			convGemm(v, serial, true, cg, hw, kg, wg, dyg, ohw, nil, 1, dxg, hw)
 			continue
 		}
 		for y0 := 0; y0 < p.OutH(); y0 += chunk {
 			y1 := min(y0+chunk, p.OutH())
 			cols := (y1 - y0) * ow
-			convGemm(v, serial, true, rows, cols, kg, wg, dyg[y0*ow:], ohw, 0, col[:rows*cols], cols)
+			convGemm(v, serial, true, rows, cols, kg, wg, dyg[y0*ow:], ohw, nil, 0, col[:rows*cols], cols)
 			col2im(p, col[:rows*cols], dxg, y0, y1)
 		}
 	}
@@ -415,6 +418,52 @@ func im2col(p ConvParams, x, col []float32, c0, c1, y0, y1 int) {
 					}
 					for o, ix := xLo, xLo*p.StrideW+offW; o < xHi; o, ix = o+1, ix+p.StrideW {
 						dst[o] = src[ix]
+					}
+				}
+			}
+		}
+	}
+}
+
+// im2colPacked is im2col for all channels of a group, writing the matrix
+// straight into the packed layout of the GEMM's B operand for micro-tiles nr
+// wide (packedBIndex), so the product needs no packing pass of its own.
+// Columns past the chunk's pixels are zero.
+func im2colPacked(p ConvParams, x, dst []float32, nr, y0, y1 int) {
+	oh, ow := p.OutH(), p.OutW()
+	rows := (p.C / p.Groups) * p.KH * p.KW
+	n := (y1 - y0) * ow
+	clear(dst)
+	for c := range p.C / p.Groups {
+		xc := x[c*p.H*p.W : (c+1)*p.H*p.W]
+		for i := range p.KH {
+			yLo, yHi := validRange(oh, p.StrideH, i*p.DilationH-p.PadH, p.H)
+			yLo, yHi = min(max(yLo, y0), y1), max(min(yHi, y1), y0)
+			for j := range p.KW {
+				r := (c*p.KH+i)*p.KW + j
+				pc := r - r%gemmKC
+				kc := min(gemmKC, rows-pc)
+				// Pixel o of row r sits at base + (o/nr)*panel + o%nr.
+				base, panel := pc*roundUp(n, nr)+(r-pc)*nr, nr*kc
+				offW := j*p.DilationW - p.PadW
+				xLo, xHi := validRange(ow, p.StrideW, offW, p.W)
+				for y := yLo; y < yHi; y++ {
+					src := xc[(y*p.StrideH+i*p.DilationH-p.PadH)*p.W:]
+					o, oEnd := (y-y0)*ow+xLo, (y-y0)*ow+xHi
+					ix := xLo*p.StrideW + offW
+					for o < oEnd {
+						// The run of pixels up to the end of o's panel.
+						seg := min(oEnd, (o/nr+1)*nr) - o
+						d := dst[base+(o/nr)*panel+o%nr : base+(o/nr)*panel+o%nr+seg]
+						if p.StrideW == 1 {
+							copy(d, src[ix:ix+seg])
+						} else {
+							for t := range d {
+								d[t] = src[ix+t*p.StrideW]
+							}
+						}
+						o += seg
+						ix += seg * p.StrideW
 					}
 				}
 			}

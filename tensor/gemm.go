@@ -57,5 +57,5 @@ func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float
 
 // gemm runs the packed kernel of the current variant on every worker.
 func gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	gemmBlocked(gemmWorkers(), currentGemm(), transA, transB, m, n, k, alpha, a, lda, nil, b, ldb, beta, c, ldc)
+	gemmBlocked(gemmWorkers(), currentGemm(), transA, transB, m, n, k, alpha, a, lda, nil, b, ldb, nil, beta, c, ldc)
 }

@@ -52,8 +52,9 @@ func grow(s []float32, n int) []float32 {
 // Results therefore depend only on the variant, not on GOMAXPROCS.
 //
 // pa, when not nil, is op(A) already packed by packAllA with the same variant
-// and transA; a is then not read.
-func gemmBlocked(workers int, v *gemmVariant, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, pa []float32, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// and transA; a is then not read. pb, when not nil, is op(B) already packed
+// in the layout packedBIndex gives; b is then not read.
+func gemmBlocked(workers int, v *gemmVariant, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, pa []float32, b []float32, ldb int, pb []float32, beta float32, c []float32, ldc int) {
 	if k == 0 || alpha == 0 {
 		scaleRows(m, n, beta, c, ldc)
 		return
@@ -90,7 +91,7 @@ func gemmBlocked(workers int, v *gemmVariant, transA, transB bool, m, n, k int, 
 				break
 			}
 			i0, j0 := (u/stripes)*mp, (u%stripes)*nc
-			gemmUnit(v, buf, transA, transB, i0, min(i0+mp, m), j0, min(j0+nc, n), m, k, alpha, a, lda, pa, b, ldb, beta, c, ldc)
+			gemmUnit(v, buf, transA, transB, i0, min(i0+mp, m), j0, min(j0+nc, n), m, n, k, alpha, a, lda, pa, b, ldb, pb, beta, c, ldc)
 		}
 		gemmBufPool.Put(buf)
 	}
@@ -106,14 +107,21 @@ func gemmBlocked(workers int, v *gemmVariant, transA, transB bool, m, n, k int, 
 }
 
 // gemmUnit computes rows [i0, i1) and columns [j0, j1) of the m×n C.
-func gemmUnit(v *gemmVariant, buf *gemmBuffers, transA, transB bool, i0, i1, j0, j1, m, k int, alpha float32, a []float32, lda int, pa []float32, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func gemmUnit(v *gemmVariant, buf *gemmBuffers, transA, transB bool, i0, i1, j0, j1, m, n, k int, alpha float32, a []float32, lda int, pa []float32, b []float32, ldb int, pb []float32, beta float32, c []float32, ldc int) {
 	mr, nr := v.mr, v.nr
 	nc := j1 - j0
 	panelsN := ceilDiv(nc, nr)
 	for pc := 0; pc < k; pc += gemmKC {
 		kc := min(gemmKC, k-pc)
-		buf.b = grow(buf.b, panelsN*nr*kc)
-		packB(transB, b, ldb, pc, kc, j0, nc, nr, buf.b)
+		bb := buf.b
+		if pb != nil {
+			off := packedBIndex(nr, n, k, pc, j0)
+			bb = pb[off : off+panelsN*nr*kc]
+		} else {
+			buf.b = grow(buf.b, panelsN*nr*kc)
+			packB(transB, b, ldb, pc, kc, j0, nc, nr, buf.b)
+			bb = buf.b
+		}
 		betaP := beta
 		if pc > 0 {
 			betaP = 1 // later k blocks add to what the first one wrote
@@ -135,7 +143,7 @@ func gemmUnit(v *gemmVariant, buf *gemmBuffers, transA, transB bool, i0, i1, j0,
 			for jp := range panelsN {
 				jj := j0 + jp*nr
 				nw := min(nr, j1-jj)
-				bp := buf.b[jp*nr*kc : (jp+1)*nr*kc]
+				bp := bb[jp*nr*kc : (jp+1)*nr*kc]
 				for ip := range panelsM {
 					ii := ic + ip*mr
 					mh := min(mr, ic+mc-ii)
@@ -178,6 +186,16 @@ func packAllA(v *gemmVariant, transA bool, m, k int, a []float32, lda int, dst [
 		kc := min(gemmKC, k-pc)
 		packA(transA, a, lda, 0, m, pc, kc, v.mr, dst[pc*mp:pc*mp+mp*kc])
 	}
+}
+
+// packedBIndex is where op(B)[p][j] of a k×n op(B) sits when all of it is
+// packed for tiles nr wide in the order gemmUnit reads it: for each block of
+// gemmKC values of k, every column panel in turn, each panel kc rows of nr
+// values, columns past n zero. It is packB's layout for the whole matrix.
+func packedBIndex(nr, n, k, p, j int) int {
+	pc := p - p%gemmKC
+	kc := min(gemmKC, k-pc)
+	return pc*roundUp(n, nr) + (j/nr)*nr*kc + (p-pc)*nr + j%nr
 }
 
 // packA copies rows [r0, r0+mc) and columns [pc, pc+kc) of op(A) into dst as
