@@ -456,7 +456,12 @@ func im2colPacked(p ConvParams, x, dst []float32, nr, y0, y1 int) {
 						seg := min(oEnd, (o/nr+1)*nr) - o
 						d := dst[base+(o/nr)*panel+o%nr : base+(o/nr)*panel+o%nr+seg]
 						if p.StrideW == 1 {
-							copy(d, src[ix:ix+seg])
+							if seg == 16 {
+								// A full panel row: a few vector moves, no memmove call.
+								*(*[16]float32)(d) = *(*[16]float32)(src[ix:])
+							} else {
+								copy(d, src[ix:ix+seg])
+							}
 						} else {
 							for t := range d {
 								d[t] = src[ix+t*p.StrideW]
