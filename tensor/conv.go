@@ -173,12 +173,29 @@ func Conv2dBackwardFilter(p ConvParams, x, dy, dw, dbias []float32) {
 		depthwiseBackwardFilter(p, x, dy, dw)
 		return
 	}
-	// Images one after the other so that dw sums them in order; the products
-	// themselves run on every worker.
+	// Images one after the other so that dwᵀ sums them in order; the products
+	// themselves run on every worker. The products compute dwᵀ (patch rows ×
+	// K/G per group), whose A operand, the patches, packs six rows at a time
+	// and whose B operand, dy, is small; dwᵀ is added into dw at the end.
+	rows := (p.C / p.Groups) * p.KH * p.KW
+	dwt := packPool.Get().(*[]float32)
+	defer packPool.Put(dwt)
+	*dwt = grow(*dwt, len(dw))
+	clear(*dwt)
 	col := getCol(p)
 	defer putCol(col)
 	for n := range p.N {
-		convBackwardFilterImage(p, x, dy, dw, n, *col)
+		convBackwardFilterImage(p, x, dy, *dwt, n, *col)
+	}
+	kg := p.K / p.Groups
+	for g := range p.Groups {
+		t := (*dwt)[g*rows*kg : (g+1)*rows*kg]
+		for k := range kg {
+			row := dw[(g*kg+k)*rows : (g*kg+k+1)*rows]
+			for r := range row {
+				row[r] += t[r*kg+k]
+			}
+		}
 	}
 }
 
@@ -347,9 +364,9 @@ func convBackwardDataImage(v *gemmVariant, p ConvParams, pw, dy, dx []float32, n
 	}
 }
 
-// convBackwardFilterImage adds image n's weight gradient: per group and
-// chunk of output rows, dw_g += dy_g · col_gᵀ.
-func convBackwardFilterImage(p ConvParams, x, dy, dw []float32, n int, col []float32) {
+// convBackwardFilterImage adds image n's weight gradient, transposed, to
+// dwt: per group and chunk of output rows, dwᵀ_g += col_g · dy_gᵀ.
+func convBackwardFilterImage(p ConvParams, x, dy, dwt []float32, n int, col []float32) {
 	cg, kg := p.C/p.Groups, p.K/p.Groups
 	hw, ow, ohw := p.H*p.W, p.OutW(), p.OutH()*p.OutW()
 	rows := cg * p.KH * p.KW
@@ -357,9 +374,9 @@ func convBackwardFilterImage(p ConvParams, x, dy, dw []float32, n int, col []flo
 	for g := range p.Groups {
 		xg := x[(n*p.C+g*cg)*hw : (n*p.C+(g+1)*cg)*hw]
 		dyg := dy[(n*p.K+g*kg)*ohw : (n*p.K+(g+1)*kg)*ohw]
-		dwg := dw[g*kg*rows : (g+1)*kg*rows]
+		dwtg := dwt[g*rows*kg : (g+1)*rows*kg]
 		if p.pointwise() {
-			gemm(false, true, kg, rows, ohw, 1, dyg, ohw, xg, ohw, 1, dwg, rows)
+			gemm(false, true, rows, kg, ohw, 1, xg, ohw, dyg, ohw, 1, dwtg, kg)
 			continue
 		}
 		for y0 := 0; y0 < p.OutH(); y0 += chunk {
@@ -367,7 +384,7 @@ func convBackwardFilterImage(p ConvParams, x, dy, dw []float32, n int, col []flo
 			cols := (y1 - y0) * ow
 			c := col[:rows*cols]
 			Parallel(cg, 4, func(lo, hi int) { im2col(p, xg, c, lo, hi, y0, y1) })
-			gemm(false, true, kg, rows, cols, 1, dyg[y0*ow:], ohw, c, cols, 1, dwg, rows)
+			gemm(false, true, rows, kg, cols, 1, c, cols, dyg[y0*ow:], ohw, 1, dwtg, kg)
 		}
 	}
 }
