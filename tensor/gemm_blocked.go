@@ -113,7 +113,7 @@ func gemmUnit(v *gemmVariant, buf *gemmBuffers, transA, transB bool, i0, i1, j0,
 	panelsN := ceilDiv(nc, nr)
 	for pc := 0; pc < k; pc += gemmKC {
 		kc := min(gemmKC, k-pc)
-		bb := buf.b
+		var bb []float32
 		if pb != nil {
 			off := packedBIndex(nr, n, k, pc, j0)
 			bb = pb[off : off+panelsN*nr*kc]
@@ -129,7 +129,7 @@ func gemmUnit(v *gemmVariant, buf *gemmBuffers, transA, transB bool, i0, i1, j0,
 		for ic := i0; ic < i1; ic += gemmMC {
 			mc := min(gemmMC, i1-ic)
 			panelsM := ceilDiv(mc, mr)
-			ap := buf.a
+			var ap []float32
 			if pa != nil {
 				// Block pc of the prepacked A starts after pc/gemmKC full
 				// blocks of all rows; rows ic.. start at panel ic/mr.
