@@ -73,18 +73,14 @@ func erfExpf(z float32) (erf, expNegZ2 float32) {
 
 // GELU computes y = x/2 · (1 + erf(x/√2)) elementwise (PyTorch's exact
 // GELU, approximate="none"). x and y may be the same slice; they must have
-// equal lengths.
+// equal lengths. On amd64 with AVX2 and FMA the assembly kernel computes
+// every element (tails through a padded block), so results do not depend
+// on how the work is split.
 func GELU(x, y []float32) {
 	if len(x) != len(y) {
 		panic(errShapeMismatch + ": GELU lengths differ")
 	}
-	Parallel(len(x), 1<<14, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			v := x[i]
-			e, _ := erfExpf(v * math.Sqrt2 / 2)
-			y[i] = 0.5 * v * (1 + e)
-		}
-	})
+	Parallel(len(x), 1<<14, func(lo, hi int) { geluBlock(x[lo:hi], y[lo:hi]) })
 }
 
 // GELUBackward accumulates dx += dy · GELU'(x), where
@@ -94,12 +90,24 @@ func GELUBackward(x, dy, dx []float32) {
 	if len(x) != len(dy) || len(x) != len(dx) {
 		panic(errShapeMismatch + ": GELUBackward lengths differ")
 	}
-	const invSqrt2Pi = 0.3989422804014327
-	Parallel(len(x), 1<<14, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			v := x[i]
-			e, g := erfExpf(v * math.Sqrt2 / 2)
-			dx[i] += dy[i] * (0.5*(1+e) + v*g*invSqrt2Pi)
-		}
-	})
+	Parallel(len(x), 1<<14, func(lo, hi int) { geluBackwardBlock(x[lo:hi], dy[lo:hi], dx[lo:hi]) })
 }
+
+// geluGeneric is the pure-Go GELU loop.
+func geluGeneric(x, y []float32) {
+	for i, v := range x {
+		e, _ := erfExpf(v * math.Sqrt2 / 2)
+		y[i] = 0.5 * v * (1 + e)
+	}
+}
+
+// geluBackwardGeneric is the pure-Go GELU gradient loop.
+func geluBackwardGeneric(x, dy, dx []float32) {
+	const invSqrt2Pi = 0.3989422804014327
+	for i, v := range x {
+		e, g := erfExpf(v * math.Sqrt2 / 2)
+		dx[i] += dy[i] * (0.5*(1+e) + v*g*invSqrt2Pi)
+	}
+}
+
+func float32bits(v float32) uint32 { return math.Float32bits(v) }
