@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/densepred/dp/config"
 	"github.com/densepred/dp/datasets"
@@ -45,7 +46,12 @@ type CocoMetric struct {
 	opts    CocoMetricOptions
 	gt      *coco.Dataset
 	results []coco.Result
+	summary io.Writer // if not nil, Compute prints pycocotools' summary here
 }
+
+// SetSummaryWriter makes Compute print pycocotools' 12-line summary of each
+// evaluated kind to w (nil turns it off).
+func (m *CocoMetric) SetSummaryWriter(w io.Writer) { m.summary = w }
 
 // NewCocoMetric loads the ground truth of opts.AnnFile.
 func NewCocoMetric(opts CocoMetricOptions) (*CocoMetric, error) {
@@ -128,6 +134,12 @@ func (m *CocoMetric) Compute() (map[string]float64, error) {
 		}
 		e.Accumulate()
 		s := e.Summarize()
+		if m.summary != nil {
+			fmt.Fprintf(m.summary, "Evaluating %s:\n", kind)
+			if err := e.WriteSummary(m.summary); err != nil {
+				return nil, err
+			}
+		}
 		for i, name := range []string{"mAP", "mAP_50", "mAP_75", "mAP_s", "mAP_m", "mAP_l"} {
 			out[kind+"_"+name] = s[i]
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -71,6 +72,7 @@ func testMain(c *cli.Context) error {
 	for _, m := range r.Metrics {
 		if m, ok := m.(*engine.CocoMetric); ok {
 			cm = m
+			cm.SetSummaryWriter(c.App.Writer)
 		}
 	}
 	out := c.String("out")
@@ -123,6 +125,9 @@ func testMain(c *cli.Context) error {
 	if err := printScores(c.App.Writer, scores); err != nil {
 		return err
 	}
+	if err := writeScores(filepath.Join(r.WorkDir, "eval.json"), scores); err != nil {
+		return fmt.Errorf("test: %w", err)
+	}
 	if out != "" {
 		if err := writeCocoResults(out, cm.Results()); err != nil {
 			return fmt.Errorf("test: --out: %w", err)
@@ -144,6 +149,24 @@ func printScores(w io.Writer, scores map[string]float64) error {
 		}
 	}
 	return nil
+}
+
+// writeScores writes the metrics as one JSON object (fractions; null for
+// NaN) to path atomically: the file a script reads after dp test.
+func writeScores(path string, scores map[string]float64) error {
+	obj := make(map[string]any, len(scores))
+	for k, v := range scores {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			obj[k] = nil
+		} else {
+			obj[k] = v
+		}
+	}
+	b, err := json.MarshalIndent(obj, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, append(b, '\n'))
 }
 
 // metricNames maps each evaluator type to the names --eval selects it by;

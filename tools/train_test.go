@@ -209,6 +209,12 @@ func TestTrainInterruptResumeTestInferPlot(t *testing.T) {
 	if !strings.HasPrefix(stdout, want) {
 		t.Errorf("dp test printed\n%s\nwant it to begin\n%s", stdout, want)
 	}
+	var saved map[string]float64
+	if b, err := os.ReadFile(filepath.Join(wdA, "eval.json")); err != nil {
+		t.Errorf("dp test wrote no eval.json: %v", err)
+	} else if err := json.Unmarshal(b, &saved); err != nil || saved["accuracy_top1"] != accA[epochs*perEpoch] {
+		t.Errorf("eval.json = %s (%v), want accuracy_top1 %v", b, err, accA[epochs*perEpoch])
+	}
 	shown, _ := filepath.Glob(filepath.Join(show, "*.png"))
 	if len(shown) != 4 {
 		t.Errorf("--show-dir wrote %d pictures, want 4 (one per test image)", len(shown))
