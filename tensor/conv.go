@@ -458,8 +458,8 @@ func im2colPacked(p ConvParams, x, dst []float32, nr, y0, y1 int) {
 			yLo, yHi = min(max(yLo, y0), y1), max(min(yHi, y1), y0)
 			for j := range p.KW {
 				r := (c*p.KH+i)*p.KW + j
-				pc := r - r%gemmKC
-				kc := min(gemmKC, rows-pc)
+				pc := r - r%kBlock(rows)
+				kc := min(kBlock(rows), rows-pc)
 				// Pixel o of row r sits at base + (o/nr)*panel + o%nr.
 				base, panel := pc*roundUp(n, nr)+(r-pc)*nr, nr*kc
 				offW := j*p.DilationW - p.PadW

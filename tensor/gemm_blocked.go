@@ -12,10 +12,11 @@ import (
 // panels and A into mr-row panels, and the micro-kernel runs over every
 // (B panel, A panel) pair, B panel outermost so that it stays in L1.
 //
-// The sizes suit a core with 32 KiB L1d and 512 KiB L2 (AMD Zen 3, measured
-// 2026-11-23): a 16×256 B panel is 16 KiB, an mc×kc block of A 144 KiB.
+// The sizes suit a core with 32 KiB L1d and 512 KiB L2 (the development VM):
+// a 16×320 B panel (20 KiB) and a 6×320 A panel (7.5 KiB) fit L1 together, and
+// an mc×kc block of A (at most 180 KiB) stays in L2.
 const (
-	gemmKC = 256  // values of k per packed block; fixes the rounding, see gemmBlocked
+	gemmKC = 320  // most values of k per packed block; see kBlock
 	gemmMC = 144  // rows of A packed at once (a multiple of every mr)
 	gemmNC = 1024 // most columns of B a work unit packs (a multiple of every nr)
 
@@ -47,7 +48,7 @@ func grow(s []float32, n int) []float32 {
 // gemmNC columns and, when there are fewer stripes than workers, row slices.
 // Workers take units from a shared counter, so which goroutine computes a unit
 // varies, but every element of C is computed the same way whatever the split
-// and the number of workers: k is cut into blocks of gemmKC, each block is
+// and the number of workers: k is cut into blocks of kBlock(k), each block is
 // reduced in k order by the micro-kernel, and blocks are added to C in k order.
 // Results therefore depend only on the variant, not on GOMAXPROCS.
 //
@@ -111,8 +112,9 @@ func gemmUnit(v *gemmVariant, buf *gemmBuffers, transA, transB bool, i0, i1, j0,
 	mr, nr := v.mr, v.nr
 	nc := j1 - j0
 	panelsN := ceilDiv(nc, nr)
-	for pc := 0; pc < k; pc += gemmKC {
-		kc := min(gemmKC, k-pc)
+	kb := kBlock(k)
+	for pc := 0; pc < k; pc += kb {
+		kc := min(kb, k-pc)
 		var bb []float32
 		if pb != nil {
 			off := packedBIndex(nr, n, k, pc, j0)
@@ -131,7 +133,7 @@ func gemmUnit(v *gemmVariant, buf *gemmBuffers, transA, transB bool, i0, i1, j0,
 			panelsM := ceilDiv(mc, mr)
 			var ap []float32
 			if pa != nil {
-				// Block pc of the prepacked A starts after pc/gemmKC full
+				// Block pc of the prepacked A starts after pc/kb full
 				// blocks of all rows; rows ic.. start at panel ic/mr.
 				off := pc*roundUp(m, mr) + (ic/mr)*mr*kc
 				ap = pa[off : off+panelsM*mr*kc]
@@ -177,24 +179,26 @@ func gemmUnit(v *gemmVariant, buf *gemmBuffers, transA, transB bool, i0, i1, j0,
 
 // packAllA packs the whole m×k op(A) for variant v into dst, which holds
 // roundUp(m, v.mr)·k values, in the order gemmBlocked reads it with its pa
-// argument: for each block of gemmKC values of k, all rows as mr-row panels.
+// argument: for each block of kBlock(k) values of k, all rows as mr-row panels.
 // Callers that multiply one A by many B (a convolution's weights by each
 // image) pack it once.
 func packAllA(v *gemmVariant, transA bool, m, k int, a []float32, lda int, dst []float32) {
 	mp := roundUp(m, v.mr)
-	for pc := 0; pc < k; pc += gemmKC {
-		kc := min(gemmKC, k-pc)
+	kb := kBlock(k)
+	for pc := 0; pc < k; pc += kb {
+		kc := min(kb, k-pc)
 		packA(transA, a, lda, 0, m, pc, kc, v.mr, dst[pc*mp:pc*mp+mp*kc])
 	}
 }
 
 // packedBIndex is where op(B)[p][j] of a k×n op(B) sits when all of it is
 // packed for tiles nr wide in the order gemmUnit reads it: for each block of
-// gemmKC values of k, every column panel in turn, each panel kc rows of nr
+// kBlock(k) values of k, every column panel in turn, each panel kc rows of nr
 // values, columns past n zero. It is packB's layout for the whole matrix.
 func packedBIndex(nr, n, k, p, j int) int {
-	pc := p - p%gemmKC
-	kc := min(gemmKC, k-pc)
+	kb := kBlock(k)
+	pc := p - p%kb
+	kc := min(kb, k-pc)
 	return pc*roundUp(n, nr) + (j/nr)*nr*kc + (p-pc)*nr + j%nr
 }
 
@@ -312,6 +316,13 @@ func scaleRows(m, n int, beta float32, c []float32, ldc int) {
 		}
 	}
 }
+
+// kBlock returns how many values of k each packed block holds for a product
+// with inner dimension k: k split evenly into as few blocks of at most
+// gemmKC as possible, so that no block is left short (576 = 2×288, not
+// 256+256+64; short blocks cost a pass over C each). It depends on k only,
+// which keeps the rounding of every product fixed.
+func kBlock(k int) int { return ceilDiv(k, ceilDiv(k, gemmKC)) }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 

@@ -60,7 +60,7 @@ type gemmCase struct {
 }
 
 // gemmCases covers empty and size-1 products, one past each micro-tile width
-// (4×4 generic, 6×16 avx2fma) and each block (kc 256, mc 144), and products
+// (4×4 generic, 6×16 avx2fma) and each block (kc up to 320, mc 144), and products
 // large enough to be split over workers.
 func gemmCases() []gemmCase {
 	var cs []gemmCase
@@ -69,6 +69,7 @@ func gemmCases() []gemmCase {
 		{3, 3, 3}, {4, 4, 4}, {5, 5, 5}, {6, 16, 1}, {7, 17, 2}, {6, 16, 7}, {12, 32, 9},
 		{13, 33, 17}, {5, 15, 3}, {11, 31, 5}, {64, 64, 64}, {65, 63, 66},
 		{145, 37, 20}, {20, 17, 257}, {97, 129, 513}, {150, 300, 260}, {289, 95, 31},
+		{9, 35, 321}, {7, 20, 700}, // two and three k blocks (kBlock)
 	}
 	for i, s := range sizes {
 		cs = append(cs, gemmCase{m: s[0], n: s[1], k: s[2], alpha: 1, beta: 0})
