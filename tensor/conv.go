@@ -379,11 +379,16 @@ func convBackwardFilterImage(p ConvParams, x, dy, dwt []float32, n int, col []fl
 			gemm(false, true, rows, kg, ohw, 1, xg, ohw, dyg, ohw, 1, dwtg, kg)
 			continue
 		}
-		for y0 := 0; y0 < p.OutH(); y0 += chunk {
-			y1 := min(y0+chunk, p.OutH())
+		// One closure per image and group, not per chunk: it is what
+		// allocates.
+		var c []float32
+		var y0, y1 int
+		gather := func(lo, hi int) { im2col(p, xg, c, lo, hi, y0, y1) }
+		for y0 = 0; y0 < p.OutH(); y0 += chunk {
+			y1 = min(y0+chunk, p.OutH())
 			cols := (y1 - y0) * ow
-			c := col[:rows*cols]
-			Parallel(cg, 4, func(lo, hi int) { im2col(p, xg, c, lo, hi, y0, y1) })
+			c = col[:rows*cols]
+			Parallel(cg, 4, gather)
 			gemm(false, true, rows, kg, cols, 1, c, cols, dyg[y0*ow:], ohw, 1, dwtg, kg)
 		}
 	}

@@ -82,6 +82,17 @@ func gemmBlocked(workers int, v *gemmVariant, transA, transB bool, m, n, k int, 
 	slices = ceilDiv(m, mp)
 	units := slices * stripes
 
+	if workers = min(workers, units); workers <= 1 {
+		// Serial: no counter, no closure, so nothing is allocated.
+		buf := gemmBufPool.Get().(*gemmBuffers)
+		buf.edge = grow(buf.edge, mr*nr)
+		for u := range units {
+			i0, j0 := (u/stripes)*mp, (u%stripes)*nc
+			gemmUnit(v, buf, transA, transB, i0, min(i0+mp, m), j0, min(j0+nc, n), m, n, k, alpha, a, lda, pa, b, ldb, pb, beta, c, ldc)
+		}
+		gemmBufPool.Put(buf)
+		return
+	}
 	var next atomic.Int64
 	run := func() {
 		buf := gemmBufPool.Get().(*gemmBuffers)
@@ -95,10 +106,6 @@ func gemmBlocked(workers int, v *gemmVariant, transA, transB bool, m, n, k int, 
 			gemmUnit(v, buf, transA, transB, i0, min(i0+mp, m), j0, min(j0+nc, n), m, n, k, alpha, a, lda, pa, b, ldb, pb, beta, c, ldc)
 		}
 		gemmBufPool.Put(buf)
-	}
-	if workers = min(workers, units); workers <= 1 {
-		run()
-		return
 	}
 	Parallel(workers, 1, func(lo, hi int) {
 		for range hi - lo {
