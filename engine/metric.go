@@ -106,7 +106,7 @@ func (m *CocoMetric) Results() []coco.Result { return m.results }
 func (m *CocoMetric) Compute() (map[string]float64, error) {
 	out := map[string]float64{}
 	for _, kind := range m.opts.Metric {
-		recs := m.results
+		var recs []coco.Result
 		if kind == "bbox" {
 			// Box results only: LoadRes decides the kind from the first record.
 			recs = make([]coco.Result, len(m.results))
@@ -115,14 +115,12 @@ func (m *CocoMetric) Compute() (map[string]float64, error) {
 				recs[i] = r
 			}
 		} else {
-			var masked []coco.Result
 			for _, r := range m.results {
 				if r.Segmentation.Kind != coco.SegNone {
 					r.BBox = nil
-					masked = append(masked, r)
+					recs = append(recs, r)
 				}
 			}
-			recs = masked
 		}
 		dt, err := m.gt.Results(recs)
 		if err != nil {
