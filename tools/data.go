@@ -42,6 +42,7 @@ func init() {
 				},
 				Action: dataConvert,
 			},
+			browseCommand(),
 		},
 	})
 }
