@@ -2,13 +2,36 @@ package tensor
 
 import "sync"
 
-// Pool recycles float32 buffers by exact length, so a training step that
-// repeats the same shapes allocates nothing once warm.
+// Pool recycles float32 buffers, so a training step that repeats the same
+// shapes allocates nothing once warm.
+//
+// Buffers are kept in size classes (capacities rounded up to at most 1/8
+// above the request), so inputs whose sizes vary from step to step, as in
+// multi-scale training, reuse buffers of nearby sizes instead of keeping one
+// set per exact size. At most maxIdle elements are kept idle; a buffer put
+// back beyond that is left to the garbage collector.
 //
 // A Pool is safe for concurrent use. Buffers handed out by Get are zeroed.
 type Pool struct {
 	mu   sync.Mutex
-	free map[int][][]float32 // buffers of exactly that length, ready for reuse
+	free map[int][][]float32 // idle buffers by capacity class
+	idle int                 // elements held in free
+}
+
+// maxIdle bounds the elements a Pool keeps idle: 1 Gi floats (4 GiB).
+const maxIdle = 1 << 30
+
+// sizeClass rounds n up to its class: a multiple of 64 up to 1024, above that
+// m·2^k with 9 <= m <= 16 and 2^k <= (n-1)/8, i.e. at most 12.5 % more than n.
+func sizeClass(n int) int {
+	if n <= 1024 {
+		return (n + 63) &^ 63
+	}
+	shift := 0
+	for (n-1)>>shift >= 16 {
+		shift++
+	}
+	return (((n - 1) >> shift) + 1) << shift
 }
 
 // NewPool returns an empty pool.
@@ -26,16 +49,18 @@ func (p *Pool) GetDirty(n int) []float32 {
 	if p == nil || n == 0 {
 		return make([]float32, n)
 	}
+	c := sizeClass(n)
 	p.mu.Lock()
-	list := p.free[n]
+	list := p.free[c]
 	if k := len(list); k > 0 {
 		b := list[k-1]
-		p.free[n] = list[:k-1]
+		p.free[c] = list[:k-1]
+		p.idle -= c
 		p.mu.Unlock()
-		return b
+		return b[:n]
 	}
 	p.mu.Unlock()
-	return make([]float32, n)
+	return make([]float32, n, c)
 }
 
 // Put gives b back to the pool. The caller must not use b afterwards.
@@ -43,9 +68,15 @@ func (p *Pool) Put(b []float32) {
 	if p == nil || cap(b) == 0 {
 		return
 	}
-	b = b[:cap(b)]
+	c := cap(b)
+	if sizeClass(c) != c {
+		return // not from a Pool: its capacity is no class
+	}
 	p.mu.Lock()
-	p.free[len(b)] = append(p.free[len(b)], b)
+	if p.idle+c <= maxIdle {
+		p.free[c] = append(p.free[c], b[:c])
+		p.idle += c
+	}
 	p.mu.Unlock()
 }
 
