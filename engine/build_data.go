@@ -248,3 +248,18 @@ func (e *MissingDataError) Error() string {
 	return fmt.Sprintf("engine: no data at %s, which %s sets in %s: put the dataset there or point the config at it with --cfg-options %s=DIR; to try dp on a small synthetic dataset, run `dp data synth %s --out %s` and pass --cfg-options %s=%s",
 		at, e.Key, e.Where, e.RootKey, e.SynthArgs, e.SynthDir, e.RootKey, e.SynthDir)
 }
+
+// InferenceLoaderOptions returns the loader options of the config's
+// test_dataloader (normalisation, padding: what the model was tested with)
+// for running the model on loose images: batch size 1, no shuffle. The
+// dataset part of test_dataloader is not read.
+func InferenceLoaderOptions(cfg config.Node) (datasets.LoaderOptions, error) {
+	opts := DataloaderOptions{Loader: datasets.DefaultLoaderOptions()}
+	if n := cfg.Field("test_dataloader"); n.Exists() && n.Kind() != config.Null {
+		if err := n.Decode(&opts); err != nil {
+			return opts.Loader, err
+		}
+	}
+	opts.Loader.BatchSize, opts.Loader.Shuffle, opts.Loader.AspectRatioGrouping, opts.Loader.DropLast = 1, false, false, false
+	return opts.Loader, nil
+}

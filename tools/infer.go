@@ -85,8 +85,10 @@ func inferMain(c *cli.Context) error {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return fmt.Errorf("infer: --out-dir: %w", err)
 	}
-	lopts := datasets.DefaultLoaderOptions()
-	lopts.BatchSize = 1
+	lopts, err := engine.InferenceLoaderOptions(cfg)
+	if err != nil {
+		return err
+	}
 	loader, err := datasets.NewLoader(imageList{files: images, classes: classes}, pipe, lopts)
 	if err != nil {
 		return err
