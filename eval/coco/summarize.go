@@ -5,6 +5,8 @@ import (
 	"io"
 	"math"
 	"strings"
+
+	"github.com/densepred/dp/eval/internal/numpy"
 )
 
 // Summarize computes the 12 standard numbers from the accumulated arrays
@@ -176,41 +178,9 @@ func npMean(x []float64) float64 {
 	const block = 8192
 	var s float64
 	for i := 0; i < len(x); i += block {
-		s += pairwiseSum(x[i:min(i+block, len(x))])
+		s += numpy.PairwiseSum(x[i:min(i+block, len(x))])
 	}
 	return s / float64(len(x))
-}
-
-// pairwiseSum is numpy's pairwise_sum for float64: plain summation below 8
-// values, eight interleaved accumulators up to 128, halves (rounded down to
-// a multiple of 8) beyond.
-func pairwiseSum(a []float64) float64 {
-	n := len(a)
-	switch {
-	case n < 8:
-		var res float64
-		for _, v := range a {
-			res += v
-		}
-		return res
-	case n <= 128:
-		var r [8]float64
-		copy(r[:], a[:8])
-		i := 8
-		for ; i < n-n%8; i += 8 {
-			for j := range r {
-				r[j] += a[i+j]
-			}
-		}
-		res := ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-		for ; i < n; i++ {
-			res += a[i]
-		}
-		return res
-	}
-	n2 := n / 2
-	n2 -= n2 % 8
-	return pairwiseSum(a[:n2]) + pairwiseSum(a[n2:])
 }
 
 // CategoryAP is the AP of one category.

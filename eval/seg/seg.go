@@ -3,6 +3,8 @@ package seg
 import (
 	"fmt"
 	"math"
+
+	"github.com/densepred/dp/eval/internal/numpy"
 )
 
 // Metric accumulates the intersection, prediction and label areas of every
@@ -150,36 +152,5 @@ func nanMean(x []float64) float64 {
 	if n == 0 {
 		return math.NaN()
 	}
-	return pairwiseSum(z) / float64(n)
-}
-
-// pairwiseSum is numpy's pairwise summation of float64 values (for arrays
-// up to its 8192-element block, far more classes than any dataset has).
-func pairwiseSum(a []float64) float64 {
-	n := len(a)
-	switch {
-	case n < 8:
-		var res float64
-		for _, v := range a {
-			res += v
-		}
-		return res
-	case n <= 128:
-		var r [8]float64
-		copy(r[:], a[:8])
-		i := 8
-		for ; i < n-n%8; i += 8 {
-			for j := range r {
-				r[j] += a[i+j]
-			}
-		}
-		res := ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-		for ; i < n; i++ {
-			res += a[i]
-		}
-		return res
-	}
-	n2 := n / 2
-	n2 -= n2 % 8
-	return pairwiseSum(a[:n2]) + pairwiseSum(a[n2:])
+	return numpy.PairwiseSum(z) / float64(n)
 }

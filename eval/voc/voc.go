@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/densepred/dp/eval/internal/numpy"
 )
 
 // Detection is one predicted box of class Class in image Image.
@@ -96,7 +98,7 @@ func Evaluate(numClasses int, dets []Detection, gts []GroundTruth, opt Options) 
 		return 0, results, nil
 	}
 	// np.array(aps).mean(): a float32 pairwise sum divided in float32.
-	return float64(pairwiseSum32(aps) / float32(len(aps))), results, nil
+	return float64(numpy.PairwiseSum(aps) / float32(len(aps))), results, nil
 }
 
 // classSlice returns the leading run of idx whose class is c.
@@ -282,42 +284,7 @@ func accumulate(tp, fp []bool, scores []float64, numGTs int, mode Mode) ClassRes
 func sum64(x []float64) float64 {
 	var s float64
 	for i := 0; i < len(x); i += 8192 {
-		s += pairwise(x[i:min(i+8192, len(x))])
+		s += numpy.PairwiseSum(x[i:min(i+8192, len(x))])
 	}
 	return s
-}
-
-// pairwiseSum32 is numpy's pairwise sum of float32 values, accumulated in
-// float32 (for up to 8192 values).
-func pairwiseSum32(a []float32) float32 { return pairwise(a) }
-
-// pairwise is numpy's pairwise_sum: plain summation below 8 values, eight
-// accumulators up to 128, halves rounded to a multiple of 8 beyond.
-func pairwise[F float32 | float64](a []F) F {
-	n := len(a)
-	switch {
-	case n < 8:
-		var res F
-		for _, v := range a {
-			res += v
-		}
-		return res
-	case n <= 128:
-		var r [8]F
-		copy(r[:], a[:8])
-		i := 8
-		for ; i < n-n%8; i += 8 {
-			for j := range r {
-				r[j] += a[i+j]
-			}
-		}
-		res := ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-		for ; i < n; i++ {
-			res += a[i]
-		}
-		return res
-	}
-	n2 := n / 2
-	n2 -= n2 % 8
-	return pairwise(a[:n2]) + pairwise(a[n2:])
 }
