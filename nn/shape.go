@@ -73,31 +73,8 @@ func Permute(x *Var, perm ...int) *Var {
 		ost[i] = in[a]
 	}
 	out := Output(oshape, x)
-	xd, od := x.Data(), out.Data()
 	src, dst := layout{0, ost}, layout{0, contiguousStrides(oshape)}
-	walkStrided(oshape, src, dst, func(ia, ib, n, sa, sb int) {
-		if sa == 1 && sb == 1 {
-			copy(od[ib:ib+n], xd[ia:ia+n])
-			return
-		}
-		for i := 0; i < n; i++ {
-			od[ib+i*sb] = xd[ia+i*sa]
-		}
-	})
-	Record("Permute", out, func() {
-		if g := GradOf(x); g != nil {
-			gd, god := g.Data(), out.Grad.Data()
-			walkStrided(oshape, src, dst, func(ia, ib, n, sa, sb int) {
-				if sa == 1 && sb == 1 {
-					addInto(gd[ia:ia+n], god[ib:ib+n])
-					return
-				}
-				for i := 0; i < n; i++ {
-					gd[ia+i*sa] += god[ib+i*sb]
-				}
-			})
-		}
-	})
+	copyStrided("Permute", x, out, oshape, src, dst)
 	return out
 }
 
@@ -144,30 +121,7 @@ func Slice(x *Var, axis, start, stop, step int) *Var {
 	sst[ax] *= step
 	src, dst := layout{lo * in[ax], sst}, layout{0, contiguousStrides(oshape)}
 	out := Output(oshape, x)
-	xd, od := x.Data(), out.Data()
-	walkStrided(oshape, src, dst, func(ia, ib, n, sa, sb int) {
-		if sa == 1 && sb == 1 {
-			copy(od[ib:ib+n], xd[ia:ia+n])
-			return
-		}
-		for i := 0; i < n; i++ {
-			od[ib+i*sb] = xd[ia+i*sa]
-		}
-	})
-	Record("Slice", out, func() {
-		if g := GradOf(x); g != nil {
-			gd, god := g.Data(), out.Grad.Data()
-			walkStrided(oshape, src, dst, func(ia, ib, n, sa, sb int) {
-				if sa == 1 && sb == 1 {
-					addInto(gd[ia:ia+n], god[ib:ib+n])
-					return
-				}
-				for i := 0; i < n; i++ {
-					gd[ia+i*sa] += god[ib+i*sb]
-				}
-			})
-		}
-	})
+	copyStrided("Slice", x, out, oshape, src, dst)
 	return out
 }
 
@@ -282,31 +236,8 @@ func Pad(x *Var, pads []int, value float32) *Var {
 		dst.base += (lo + before[d]) * ost[d]
 	}
 	out := Output(oshape, x)
-	xd, od := x.Data(), out.Data()
 	out.Value.Fill(value)
-	walkStrided(region, src, dst, func(ia, ib, n, sa, sb int) {
-		if sa == 1 && sb == 1 {
-			copy(od[ib:ib+n], xd[ia:ia+n])
-			return
-		}
-		for i := 0; i < n; i++ {
-			od[ib+i*sb] = xd[ia+i*sa]
-		}
-	})
-	Record("Pad", out, func() {
-		if g := GradOf(x); g != nil {
-			gd, god := g.Data(), out.Grad.Data()
-			walkStrided(region, src, dst, func(ia, ib, n, sa, sb int) {
-				if sa == 1 && sb == 1 {
-					addInto(gd[ia:ia+n], god[ib:ib+n])
-					return
-				}
-				for i := 0; i < n; i++ {
-					gd[ia+i*sa] += god[ib+i*sb]
-				}
-			})
-		}
-	})
+	copyStrided("Pad", x, out, region, src, dst)
 	return out
 }
 
@@ -423,4 +354,35 @@ func shapesOf(xs []*Var) [][]int {
 		s[i] = x.Shape()
 	}
 	return s
+}
+
+// copyStrided copies the elements of x that src addresses over region into
+// out at dst, and records the gradient: out's gradient added back into x's
+// at the same positions. Permute, Slice and Pad are this copy with
+// different layouts.
+func copyStrided(op string, x, out *Var, region []int, src, dst layout) {
+	xd, od := x.Data(), out.Data()
+	walkStrided(region, src, dst, func(ia, ib, n, sa, sb int) {
+		if sa == 1 && sb == 1 {
+			copy(od[ib:ib+n], xd[ia:ia+n])
+			return
+		}
+		for i := 0; i < n; i++ {
+			od[ib+i*sb] = xd[ia+i*sa]
+		}
+	})
+	Record(op, out, func() {
+		if g := GradOf(x); g != nil {
+			gd, god := g.Data(), out.Grad.Data()
+			walkStrided(region, src, dst, func(ia, ib, n, sa, sb int) {
+				if sa == 1 && sb == 1 {
+					addInto(gd[ia:ia+n], god[ib:ib+n])
+					return
+				}
+				for i := 0; i < n; i++ {
+					gd[ia+i*sa] += god[ib+i*sb]
+				}
+			})
+		}
+	})
 }
