@@ -20,8 +20,11 @@ test:
 
 # Figures quoted in the README. Timings depend on what else runs on the machine.
 bench:
-	$(GO) test -run '^$$' -bench 'Sgemm$$' -benchtime 5x -cpu 1,2 ./tensor
-	$(GO) test -run '^$$' -bench 'Conv3x3|Depthwise7x7|GELU|LIF' -benchtime 5x ./tensor
+	# One -cpu value per run: with a list, go test runs the first value's
+	# sub-benchmarks at the last value's GOMAXPROCS.
+	$(GO) test -run '^$$' -bench 'Sgemm$$|Conv3x3|Depthwise7x7' -benchtime 5x -cpu 1 ./tensor
+	$(GO) test -run '^$$' -bench 'Sgemm$$|Conv3x3|Depthwise7x7' -benchtime 5x -cpu 2 ./tensor
+	$(GO) test -run '^$$' -bench 'GELU|LIF' -benchtime 5x ./tensor
 	$(GO) test -run '^$$' -bench 'SNNMLPT|TrainStepAllocs' -benchtime 3x ./models
 	$(GO) test -run '^$$' -bench 'COCOEvalVal5k' -benchtime 3x ./eval/coco
 	$(GO) test -run '^$$' -bench 'LoaderCOCODet' -benchtime 20x ./datasets/coco

@@ -100,9 +100,11 @@ func (p ConvParams) check(op string, x, w, bias, y []float32) {
 // overwritten. It panics if p is invalid or a buffer has the wrong length.
 //
 // Depthwise convolutions (Groups == C == K) run a direct kernel; 1×1 stride-1
-// unpadded ones are one matrix product per image and group; the others gather
-// each image's patches into a matrix (im2col) and multiply. Results do not
-// depend on GOMAXPROCS.
+// unpadded ones are one matrix product per image and group; the others
+// gather, for each panel of output pixels as wide as the GEMM micro-tile,
+// their patches straight into the packed layout of the product's B operand
+// and multiply it by the prepacked weights while it is in cache. Results do
+// not depend on GOMAXPROCS.
 func Conv2d(p ConvParams, x, w, bias, y []float32) {
 	p.check("Conv2d", x, w, bias, y)
 	if p.N == 0 {
@@ -115,9 +117,121 @@ func Conv2d(p ConvParams, x, w, bias, y []float32) {
 	v := currentGemm()
 	pw := packWeights(v, p, w, false)
 	defer packPool.Put(pw)
-	perImage(p, func(n int, col []float32, serial bool) {
-		convForwardImage(v, p, *pw, x, bias, y, n, col, serial)
+	if p.pointwise() {
+		perImage(p, func(n int, _ []float32, serial bool) {
+			convPointwiseImage(v, p, *pw, x, bias, y, n, serial)
+		})
+		return
+	}
+	// Every image, group and panel of v.nr output pixels is one unit of
+	// work; workers take contiguous runs of them.
+	ohw := p.OutH() * p.OutW()
+	panels := ceilDiv(ohw, v.nr)
+	Parallel(p.N*p.Groups*panels, 1, func(lo, hi int) {
+		buf := gemmBufPool.Get().(*gemmBuffers)
+		buf.edge = grow(buf.edge, v.mr*v.nr)
+		for u := lo; u < hi; {
+			ng, q := u/panels, u%panels
+			end := min(panels, q+hi-u)
+			convForwardPanels(v, p, *pw, x, bias, y, ng/p.Groups, ng%p.Groups, q*v.nr, min(end*v.nr, ohw), buf)
+			u += end - q
+		}
+		gemmBufPool.Put(buf)
 	})
+}
+
+// convForwardPanels computes output pixels [j0, j1) (j0 a multiple of v.nr)
+// of group g of image n without an im2col matrix: for each panel of v.nr
+// pixels it gathers their patches straight into the packed layout of the
+// GEMM's B operand (gatherPanel, a buffer that stays in cache) and runs
+// every panel of the packed weights pw over it, k blocks in order, after
+// filling the tile with the bias. Each output is computed the same way
+// whatever range of pixels a call covers.
+func convForwardPanels(v *gemmVariant, p ConvParams, pw, x, bias, y []float32, n, g, j0, j1 int, buf *gemmBuffers) {
+	cg, kg := p.C/p.Groups, p.K/p.Groups
+	hw, ohw := p.H*p.W, p.OutH()*p.OutW()
+	rows := cg * p.KH * p.KW
+	mr, nr := v.mr, v.nr
+	kb, mp := kBlock(rows), roundUp(kg, mr)
+	xg := x[(n*p.C+g*cg)*hw : (n*p.C+(g+1)*cg)*hw]
+	yg := y[(n*p.K+g*kg)*ohw : (n*p.K+(g+1)*kg)*ohw]
+	wg := pw[g*packedWeightsLen(v, p, false) : (g+1)*packedWeightsLen(v, p, false)]
+	buf.b = grow(buf.b, rows*nr)
+	for jj := j0; jj < j1; jj += nr {
+		nw := min(nr, j1-jj)
+		gatherPanel(v, p, xg, buf.b, nr, jj, nw)
+		beta := float32(0)
+		if bias != nil {
+			beta = 1
+			for k := range kg {
+				fill(yg[k*ohw+jj:k*ohw+jj+nw], bias[g*kg+k])
+			}
+		}
+		for pc := 0; pc < rows; pc += kb {
+			kc := min(kb, rows-pc)
+			bp := buf.b[pc*nr : (pc+kc)*nr]
+			for ii := 0; ii < kg; ii += mr {
+				ap := wg[pc*mp+ii*kc : pc*mp+(ii+mr)*kc]
+				gemmTile(v, buf.edge, kc, ap, bp, yg[ii*ohw+jj:], ohw, min(mr, kg-ii), nw, 1, beta)
+			}
+			beta = 1 // later k blocks add to what the first one wrote
+		}
+	}
+}
+
+// gatherPanel writes the patches of output pixels [o0, o0+nw) (flattened
+// over OutH×OutW) of one group's image x into dst as one packed B panel nr
+// wide: dst[r·nr + t] is the input value kernel row r = (c·KH+i)·KW+j reads
+// for pixel o0+t, zero in the padding and for t >= nw. For each tap and run
+// of pixels in one output row, the channels are one strided copy (v.copyRows).
+func gatherPanel(v *gemmVariant, p ConvParams, x, dst []float32, nr, o0, nw int) {
+	cg, taps := p.C/p.Groups, p.KH*p.KW
+	ow, hw := p.OutW(), p.H*p.W
+	ds := taps * nr // from one channel's row of the panel to the next's
+	for o := o0; o < o0+nw; {
+		oy, ox := o/ow, o%ow
+		seg := min(o0+nw-o, ow-ox) // pixels of this output row in the panel
+		t := o - o0
+		for i := range p.KH {
+			iy := oy*p.StrideH + i*p.DilationH - p.PadH
+			for j := range p.KW {
+				d0 := (i*p.KW+j)*nr + t
+				offW := j*p.DilationW - p.PadW
+				lo, hi := validRange(ow, p.StrideW, offW, p.W)
+				lo, hi = min(max(lo, ox), ox+seg)-ox, max(min(hi, ox+seg), ox)-ox
+				if iy < 0 || iy >= p.H || lo == hi {
+					lo, hi = seg, seg // all padding
+				}
+				if lo > 0 || hi < seg {
+					for c := range cg {
+						d := dst[c*ds+d0 : c*ds+d0+seg]
+						clear(d[:lo])
+						clear(d[hi:])
+					}
+				}
+				if lo == hi {
+					continue
+				}
+				ix := iy*p.W + (ox+lo)*p.StrideW + offW
+				if p.StrideW == 1 {
+					v.copyRows(hi-lo, cg, dst[d0+lo:], ds, x[ix:], hw)
+					continue
+				}
+				for c := range cg {
+					d, src := dst[c*ds+d0+lo:c*ds+d0+hi], x[c*hw+ix:]
+					for u := range d {
+						d[u] = src[u*p.StrideW]
+					}
+				}
+			}
+		}
+		o += seg
+	}
+	if nw < nr {
+		for r := range cg * taps {
+			clear(dst[r*nr+nw : (r+1)*nr])
+		}
+	}
 }
 
 // Conv2dBackwardData adds the gradient of Conv2d with respect to its input to
@@ -219,8 +333,7 @@ func colChunkRows(p ConvParams) int {
 func getCol(p ConvParams) *[]float32 {
 	n := 0
 	if !p.pointwise() {
-		// Rounded up to 16 columns, the widest micro-tile, for im2colPacked.
-		n = (p.C / p.Groups) * p.KH * p.KW * roundUp(colChunkRows(p)*p.OutW(), 16)
+		n = (p.C / p.Groups) * p.KH * p.KW * colChunkRows(p) * p.OutW()
 	}
 	if v, ok := colPool.Get().(*[]float32); ok {
 		*v = grow(*v, n)
@@ -297,45 +410,24 @@ func convGemm(v *gemmVariant, serial, transA bool, m, n, k int, pa, b []float32,
 	gemmBlocked(workers, v, transA, false, m, n, k, 1, nil, 0, pa, b, ldb, pb, beta, c, ldc)
 }
 
-// convForwardImage computes image n of Conv2d: per group, y_g = w_g · col_g
-// with y_g (K/G × OH·OW) first filled with the bias; col_g is built and
-// multiplied a chunk of output rows at a time.
-func convForwardImage(v *gemmVariant, p ConvParams, pw, x, bias, y []float32, n int, col []float32, serial bool) {
+// convPointwiseImage computes image n of a pointwise Conv2d: per group,
+// y_g = w_g · x_g, the image being its own im2col matrix, with y_g first
+// filled with the bias.
+func convPointwiseImage(v *gemmVariant, p ConvParams, pw, x, bias, y []float32, n int, serial bool) {
 	cg, kg := p.C/p.Groups, p.K/p.Groups
-	hw, ow, ohw := p.H*p.W, p.OutW(), p.OutH()*p.OutW()
-	rows := cg * p.KH * p.KW
-	chunk := colChunkRows(p)
+	hw := p.H * p.W
 	per := packedWeightsLen(v, p, false)
 	for g := range p.Groups {
 		xg := x[(n*p.C+g*cg)*hw : (n*p.C+(g+1)*cg)*hw]
-		yg := y[(n*p.K+g*kg)*ohw : (n*p.K+(g+1)*kg)*ohw]
-		wg := pw[g*per : (g+1)*per]
-		// With a bias, each chunk of y is filled with it just before the
-		// product adds to it (beta 1), while that chunk is in cache.
+		yg := y[(n*p.K+g*kg)*hw : (n*p.K+(g+1)*kg)*hw]
 		beta := float32(0)
 		if bias != nil {
 			beta = 1
-		}
-		fillBias := func(c0, c1 int) {
-			if bias != nil {
-				for k := range kg {
-					fill(yg[k*ohw+c0:k*ohw+c1], bias[g*kg+k])
-				}
+			for k := range kg {
+				fill(yg[k*hw:(k+1)*hw], bias[g*kg+k])
 			}
 		}
-		if p.pointwise() {
-			fillBias(0, ohw)
-			convGemm(v, serial, false, kg, ohw, rows, wg, xg, ohw, nil, beta, yg, ohw)
-			continue
-		}
-		for y0 := 0; y0 < p.OutH(); y0 += chunk {
-			y1 := min(y0+chunk, p.OutH())
-			cols := (y1 - y0) * ow
-			pb := col[:rows*roundUp(cols, v.nr)]
-			im2colPacked(p, xg, pb, v.nr, y0, y1)
-			fillBias(y0*ow, y1*ow)
-			convGemm(v, serial, false, kg, cols, rows, wg, nil, 0, pb, beta, yg[y0*ow:], ohw)
-		}
+		convGemm(v, serial, false, kg, hw, cg, pw[g*per:(g+1)*per], xg, hw, nil, beta, yg, hw)
 	}
 }
 
@@ -440,57 +532,6 @@ func im2col(p ConvParams, x, col []float32, c0, c1, y0, y1 int) {
 					}
 					for o, ix := xLo, xLo*p.StrideW+offW; o < xHi; o, ix = o+1, ix+p.StrideW {
 						dst[o] = src[ix]
-					}
-				}
-			}
-		}
-	}
-}
-
-// im2colPacked is im2col for all channels of a group, writing the matrix
-// straight into the packed layout of the GEMM's B operand for micro-tiles nr
-// wide (packedBIndex), so the product needs no packing pass of its own.
-// Columns past the chunk's pixels are zero.
-func im2colPacked(p ConvParams, x, dst []float32, nr, y0, y1 int) {
-	oh, ow := p.OutH(), p.OutW()
-	rows := (p.C / p.Groups) * p.KH * p.KW
-	n := (y1 - y0) * ow
-	clear(dst)
-	for c := range p.C / p.Groups {
-		xc := x[c*p.H*p.W : (c+1)*p.H*p.W]
-		for i := range p.KH {
-			yLo, yHi := validRange(oh, p.StrideH, i*p.DilationH-p.PadH, p.H)
-			yLo, yHi = min(max(yLo, y0), y1), max(min(yHi, y1), y0)
-			for j := range p.KW {
-				r := (c*p.KH+i)*p.KW + j
-				pc := r - r%kBlock(rows)
-				kc := min(kBlock(rows), rows-pc)
-				// Pixel o of row r sits at base + (o/nr)*panel + o%nr.
-				base, panel := pc*roundUp(n, nr)+(r-pc)*nr, nr*kc
-				offW := j*p.DilationW - p.PadW
-				xLo, xHi := validRange(ow, p.StrideW, offW, p.W)
-				for y := yLo; y < yHi; y++ {
-					src := xc[(y*p.StrideH+i*p.DilationH-p.PadH)*p.W:]
-					o, oEnd := (y-y0)*ow+xLo, (y-y0)*ow+xHi
-					ix := xLo*p.StrideW + offW
-					for o < oEnd {
-						// The run of pixels up to the end of o's panel.
-						seg := min(oEnd, (o/nr+1)*nr) - o
-						d := dst[base+(o/nr)*panel+o%nr : base+(o/nr)*panel+o%nr+seg]
-						if p.StrideW == 1 {
-							if seg == 16 {
-								// A full panel row: a few vector moves, no memmove call.
-								*(*[16]float32)(d) = *(*[16]float32)(src[ix:])
-							} else {
-								copy(d, src[ix:ix+seg])
-							}
-						} else {
-							for t := range d {
-								d[t] = src[ix+t*p.StrideW]
-							}
-						}
-						o += seg
-						ix += seg * p.StrideW
 					}
 				}
 			}

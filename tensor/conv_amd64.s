@@ -246,3 +246,53 @@ axpy1loop:
 axpydone:
 	VZEROUPPER
 	RET
+
+// func copyRows16AVX(dst *float32, ds int, src *float32, ss int, rows int)
+TEXT ·copyRows16AVX(SB), NOSPLIT, $0-40
+	MOVQ  dst+0(FP), DI
+	MOVQ  ds+8(FP), R8
+	SHLQ  $2, R8
+	MOVQ  src+16(FP), SI
+	MOVQ  ss+24(FP), R9
+	SHLQ  $2, R9
+	MOVQ  rows+32(FP), CX
+	TESTQ CX, CX
+	JZ    done16
+
+loop16:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ    R9, SI
+	ADDQ    R8, DI
+	DECQ    CX
+	JNZ     loop16
+
+done16:
+	VZEROUPPER
+	RET
+
+// func copyRows8AVX(dst *float32, ds int, src *float32, ss int, rows int)
+TEXT ·copyRows8AVX(SB), NOSPLIT, $0-40
+	MOVQ  dst+0(FP), DI
+	MOVQ  ds+8(FP), R8
+	SHLQ  $2, R8
+	MOVQ  src+16(FP), SI
+	MOVQ  ss+24(FP), R9
+	SHLQ  $2, R9
+	MOVQ  rows+32(FP), CX
+	TESTQ CX, CX
+	JZ    done8
+
+loop8:
+	VMOVUPS (SI), Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    R9, SI
+	ADDQ    R8, DI
+	DECQ    CX
+	JNZ     loop8
+
+done8:
+	VZEROUPPER
+	RET

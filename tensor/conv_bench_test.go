@@ -15,9 +15,17 @@ var conv3x3Bench = ConvParams{N: 8, C: 64, H: 56, W: 56, K: 64, KH: 3, KW: 3,
 var depthwise7x7Bench = ConvParams{N: 8, C: 96, H: 56, W: 56, K: 96, KH: 7, KW: 7,
 	StrideH: 1, StrideW: 1, PadH: 3, PadW: 3, DilationH: 1, DilationW: 1, Groups: 96}
 
+// conv3x3WideBench is an FPN output convolution: 256→256 channels, 3×3,
+// pad 1, on a 64×64 level, batch 2; its weights (2.4 MB) outgrow L2.
+var conv3x3WideBench = ConvParams{N: 2, C: 256, H: 64, W: 64, K: 256, KH: 3, KW: 3,
+	StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilationH: 1, DilationW: 1, Groups: 1}
+
 // BenchmarkConv3x3 times Conv2d (forward) and Conv2d followed by both
 // backward kernels (forward+backward) on conv3x3Bench, with bias.
 func BenchmarkConv3x3(b *testing.B) { benchConv(b, conv3x3Bench) }
+
+// BenchmarkConv3x3Wide is BenchmarkConv3x3 for conv3x3WideBench.
+func BenchmarkConv3x3Wide(b *testing.B) { benchConv(b, conv3x3WideBench) }
 
 // BenchmarkDepthwise7x7 is BenchmarkConv3x3 for depthwise7x7Bench.
 func BenchmarkDepthwise7x7(b *testing.B) { benchConv(b, depthwise7x7Bench) }

@@ -46,3 +46,15 @@ func dwBlockGeneric(cols, kh, kw int, w, x []float32, ldx, dh, dw int, y []float
 
 // dot8Generic returns Σ x[i]·y[i], len(x) a multiple of 8, summed in order.
 func dot8Generic(x, y []float32) float32 { return dot(x, y) }
+
+// copyRows copies rows runs of n values: for r < rows,
+// dst[r*ds : r*ds+n] = src[r*ss : r*ss+n] (strides in values). Runs are
+// short (at most a micro-tile wide), so a loop beats a memmove call.
+func copyRows(n, rows int, dst []float32, ds int, src []float32, ss int) {
+	for r := range rows {
+		d, s := dst[r*ds:r*ds+n], src[r*ss:r*ss+n]
+		for u, v := range s {
+			d[u] = v
+		}
+	}
+}

@@ -72,6 +72,7 @@ func convCases() []ConvParams {
 		base(1, 16, 30, 30, 4, 3, 3, 1, 1, 1, 1), // im2col in two chunks of output rows
 		base(1, 16, 61, 61, 4, 3, 3, 2, 1, 1, 1), // two chunks, stride 2
 		base(2, 40, 9, 9, 5, 3, 3, 1, 1, 1, 1),   // 360 patch rows: two k blocks of the product
+		base(2, 8, 6, 24, 13, 3, 3, 1, 1, 1, 1),  // runs of 16 and 8 pixels, a partial last tile
 		base(2, 8, 10, 10, 8, 3, 3, 1, 1, 1, 8),  // depthwise 3×3
 		base(2, 8, 13, 11, 8, 7, 7, 1, 3, 1, 8),  // depthwise 7×7
 		base(1, 4, 9, 9, 4, 3, 3, 2, 1, 1, 4),    // depthwise strided

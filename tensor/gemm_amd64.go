@@ -15,6 +15,7 @@ func archGemmVariants() []*gemmVariant {
 		dwBlock:   dwBlockAVX2,
 		dot8:      dot8AVX2,
 		axpy:      axpyFMA,
+		copyRows:  copyRowsAVX,
 		available: func() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA },
 	}}
 }

@@ -157,28 +157,35 @@ func gemmUnit(v *gemmVariant, buf *gemmBuffers, transA, transB bool, i0, i1, j0,
 					ii := ic + ip*mr
 					mh := min(mr, ic+mc-ii)
 					ap := ap[ip*mr*kc : (ip+1)*mr*kc]
-					if mh == mr && nw == nr {
-						v.kernel(kc, ap, bp, c[ii*ldc+jj:], ldc, alpha, betaP)
-						continue
-					}
-					// Partial tile: the kernel writes a full tile of sums
-					// (the padding rows and columns are zero) to scratch,
-					// and only the part inside C is stored.
-					v.kernel(kc, ap, bp, buf.edge, nr, 1, 0)
-					for i := range mh {
-						e := buf.edge[i*nr : i*nr+nw]
-						crow := c[(ii+i)*ldc+jj : (ii+i)*ldc+jj+nw]
-						if betaP == 0 {
-							for j, s := range e {
-								crow[j] = alpha * s
-							}
-						} else {
-							for j, s := range e {
-								crow[j] = alpha*s + betaP*crow[j]
-							}
-						}
-					}
+					gemmTile(v, buf.edge, kc, ap, bp, c[ii*ldc+jj:], ldc, mh, nw, alpha, betaP)
 				}
+			}
+		}
+	}
+}
+
+// gemmTile runs the micro-kernel of v on one mr×nr tile of C at c (row
+// stride ldc) of which only mh rows and nw columns lie inside C. A full
+// tile is written in place; a partial one is computed into edge (mr·nr
+// values; the packed padding rows and columns are zero) and only its part
+// inside C is stored.
+func gemmTile(v *gemmVariant, edge []float32, kc int, ap, bp, c []float32, ldc, mh, nw int, alpha, beta float32) {
+	mr, nr := v.mr, v.nr
+	if mh == mr && nw == nr {
+		v.kernel(kc, ap, bp, c, ldc, alpha, beta)
+		return
+	}
+	v.kernel(kc, ap, bp, edge, nr, 1, 0)
+	for i := range mh {
+		e := edge[i*nr : i*nr+nw]
+		crow := c[i*ldc : i*ldc+nw]
+		if beta == 0 {
+			for j, s := range e {
+				crow[j] = alpha * s
+			}
+		} else {
+			for j, s := range e {
+				crow[j] = alpha*s + beta*crow[j]
 			}
 		}
 	}

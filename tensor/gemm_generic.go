@@ -10,6 +10,7 @@ func init() {
 		dwBlock:   dwBlockGeneric,
 		dot8:      dot8Generic,
 		axpy:      axpy,
+		copyRows:  copyRows,
 		available: func() bool { return true },
 	})
 	for _, v := range archGemmVariants() {

@@ -40,6 +40,10 @@ type gemmVariant struct {
 	dwBlock func(cols, kh, kw int, w, x []float32, ldx, dh, dw int, y []float32, ldy int)
 	dot8    func(x, y []float32) float32
 	axpy    func(alpha float32, x, y []float32)
+	// copyRows copies rows runs of n values between strided rows, as
+	// copyRows (conv_generic.go) documents: the gather of a convolution's
+	// packed patches.
+	copyRows func(n, rows int, dst []float32, ds int, src []float32, ss int)
 
 	// available reports whether this machine can run the kernel.
 	available func() bool
