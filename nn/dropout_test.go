@@ -10,9 +10,10 @@ import (
 	"github.com/densepred/dp/tensor"
 )
 
-// Dropout and DropPath draw from dp's generator, not PyTorch's, so they have
-// no golden file: these tests check the distribution and the exact scaling
-// and gradients for whatever mask is drawn.
+// Dropout and DropPath draw from dp's generator, not PyTorch's, so
+// TestDropoutGolden (golden_ops_test.go) compares with PyTorch only where the
+// masks agree; these tests check the distribution and the exact scaling and
+// gradients for whatever mask is drawn.
 
 func TestDropoutIdentity(t *testing.T) {
 	tp := nn.NewTape(nil, tensor.NewRNG(1))

@@ -1,8 +1,9 @@
-"""Golden files for package nn's shape, reduction, activation, loss and init ops.
+"""Golden files for package nn's arithmetic, matrix, shape, reduction,
+activation, dropout, loss and init ops.
 
 Run with Debian's PyTorch 1.13 from the repository root:
 
-    /usr/bin/python3 tools/reference/golden_nn_ops.py
+    /usr/bin/python3 tools/reference/golden_nn_ops.py [family ...]
 
 For every case it stores, under "<case>/", the inputs x0, x1, ..., the
 outputs y0, y1, ... (y for a single output), a fixed random upstream gradient
@@ -48,6 +49,84 @@ def case(store, name, fn, inputs, consts=()):
         suffix = "" if single else str(j)
         store[f"{name}/y{suffix}"] = y.detach()
         store[f"{name}/gy{suffix}"] = gy
+
+
+def away_from_zero(*shape):
+    """Values with 0.5 <= |v| <= 1.5 and random signs: safe divisors, and
+    inputs whose dropped elements are told apart from kept ones by y != 0."""
+    return (torch.rand(*shape) + 0.5) * torch.where(torch.rand(*shape) < 0.5, -1.0, 1.0)
+
+
+def arith_ops():
+    """Add, Sub, Mul and Div under NumPy broadcasting; PyTorch sums each
+    input's gradient back to that input's shape."""
+    s = {}
+    pairs = [
+        ([2, 3, 2], [2, 3, 2]),        # same shape
+        ([2, 3, 2], [1]),              # scalar-like
+        ([1], [2, 3, 2]),              # the same, swapped
+        ([2, 2, 2, 3], [3]),           # trailing: [C] onto [N, H, W, C]
+        ([3], [2, 2, 2, 3]),           # the same, swapped
+        ([2, 3, 2, 2], [1, 3, 1, 1]),  # middle: per channel of NCHW
+        ([1, 3, 1, 1], [2, 3, 2, 2]),  # the same, swapped
+        ([2, 1, 3], [1, 2, 1]),        # both sides: [N, 1, W] with [1, H, 1]
+        ([3, 1], [2, 3, 2]),           # rank difference and a 1 on the left
+    ]
+    ops = [("Add", torch.add), ("Sub", torch.sub), ("Mul", torch.mul), ("Div", torch.div)]
+    for name, fn in ops:
+        for sa, sb in pairs:
+            a = rand(*sa, scale=2)
+            b = away_from_zero(*sb) if name == "Div" else rand(*sb, scale=2)
+            case(s, f"{name}/{fmt(sa)}_{fmt(sb)}", fn, [a, b])
+    return s
+
+
+def fmt(shape):
+    return "[" + ",".join(str(d) for d in shape) + "]"
+
+
+def matmul_ops():
+    """MatMul (torch.matmul) and Linear (F.linear, weight [out, in])."""
+    s = {}
+    for sa, sb in [([3, 4], [4, 5]),
+                   ([3, 1], [1, 4]),               # k = 1: an outer product
+                   ([2, 3, 4], [2, 4, 5]),         # batched
+                   ([2, 2, 3, 4], [2, 2, 4, 3]),   # two batch dimensions
+                   ([2, 3, 4], [4, 5]),            # b broadcast over the batch
+                   ([2, 2, 3, 4], [4, 2])]:
+        case(s, f"MatMul/{fmt(sa)}_{fmt(sb)}", torch.matmul, [rand(*sa), rand(*sb)])
+    for sx, out in [([4], 5), ([3, 4], 5), ([2, 3, 4], 5), ([2, 1, 3, 6], 2)]:
+        x, w, b = rand(*sx), rand(out, sx[-1]), rand(out)
+        case(s, f"Linear/bias/{fmt(sx)}_{out}", F.linear, [x, w, b])
+        case(s, f"Linear/no_bias/{fmt(sx)}_{out}", F.linear, [x, w])
+    return s
+
+
+def drop_path(x, p, training):
+    """Stochastic depth per sample, as timm's drop_path(scale_by_keep=True)
+    and torchvision.ops.stochastic_depth(mode="row"): one Bernoulli(1-p) draw
+    per sample along the first axis, kept samples scaled by 1/(1-p)."""
+    if not training or p == 0:
+        return x
+    keep = 1 - p
+    mask = x.new_empty([x.shape[0]] + [1] * (x.dim() - 1)).bernoulli_(keep)
+    if keep > 0:
+        mask.div_(keep)
+    return x * mask
+
+
+def dropout_ops():
+    """Dropout and DropPath with PyTorch's masks. dp draws its own masks, so
+    the Go test compares only the elements both keep and checks that the
+    others are zero; eval mode, p = 0 and p = 1 are compared in full."""
+    s = {}
+    for p in (0.5, 0.2, 0.0, 1.0):
+        case(s, f"Dropout/p={p}", lambda a, pp=p: F.dropout(a, pp, training=True), [away_from_zero(6, 8)])
+    case(s, "Dropout/eval", lambda a: F.dropout(a, 0.5, training=False), [away_from_zero(4, 5)])
+    for p in (0.5, 0.25, 0.0, 1.0):
+        case(s, f"DropPath/p={p}", lambda a, pp=p: drop_path(a, pp, True), [away_from_zero(16, 1, 2, 2)])
+    case(s, "DropPath/eval", lambda a: drop_path(a, 0.5, False), [away_from_zero(4, 2, 3)])
+    return s
 
 
 def shape_ops():
@@ -259,10 +338,15 @@ def init_params():
     return s
 
 
-def main():
+FAMILIES = {"shape": shape_ops, "reduce": reduce_ops, "activation": activation_ops,
+            "loss": loss_ops, "init": init_params, "arith": arith_ops, "matmul": matmul_ops,
+            "dropout": dropout_ops}
+
+
+def main(argv):
     os.makedirs(OUT, exist_ok=True)
-    for fam, fn in [("shape", shape_ops), ("reduce", reduce_ops), ("activation", activation_ops),
-                    ("loss", loss_ops), ("init", init_params)]:
+    for fam in argv or FAMILIES:
+        fn = FAMILIES[fam]
         torch.manual_seed(0)
         path = os.path.join(OUT, f"ops_{fam}.safetensors")
         save(path, fn(), {"generator": "tools/reference/golden_nn_ops.py", "torch": torch.__version__})
@@ -270,4 +354,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
