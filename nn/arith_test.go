@@ -22,7 +22,14 @@ func TestBinaryGrad(t *testing.T) {
 		{{2, 3, 4}, {3, 1}},
 		{{1, 3, 1}, {2, 1, 4}},
 		{{2, 3, 2, 2}, {1, 3, 1, 1}},
+		{{1, 3, 1, 1}, {2, 3, 2, 2}},
+		{{2, 3, 2}, {1}},
+		{{1}, {2, 3, 2}},
+		{{2, 2, 2, 3}, {3}},
+		{{3}, {2, 2, 2, 3}},
+		{{2, 1, 3}, {1, 2, 1}},
 		{{3}, {}},
+		{{}, {3}},
 	}
 	for name, op := range ops {
 		for _, s := range shapes {
@@ -36,6 +43,28 @@ func TestBinaryGrad(t *testing.T) {
 				nntest.GradCheck{}.Run(t, func(_ *nn.Tape, in []*nn.Var) *nn.Var { return op(in[0], in[1]) }, a, b)
 			})
 		}
+	}
+}
+
+func TestScalarOpsGrad(t *testing.T) {
+	cases := []struct {
+		name   string
+		shapes [][]int
+		f      func(in []*nn.Var) *nn.Var
+	}{
+		{"Scale/s=-1.5", [][]int{{2, 3}}, func(in []*nn.Var) *nn.Var { return nn.Scale(in[0], -1.5) }},
+		{"AddScalar/s=0.75", [][]int{{2, 3}}, func(in []*nn.Var) *nn.Var { return nn.AddScalar(in[0], 0.75) }},
+		{"AddN/3", [][]int{{2, 3}, {2, 3}, {2, 3}}, func(in []*nn.Var) *nn.Var { return nn.AddN(in...) }},
+		{"AddN/same_input_twice", [][]int{{3, 2}}, func(in []*nn.Var) *nn.Var { return nn.AddN(in[0], in[0]) }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var inputs []*tensor.Tensor
+			for i, s := range c.shapes {
+				inputs = append(inputs, randT(uint64(6+i), s...))
+			}
+			nntest.GradCheck{}.Run(t, func(_ *nn.Tape, in []*nn.Var) *nn.Var { return c.f(in) }, inputs...)
+		})
 	}
 }
 
@@ -56,15 +85,25 @@ func TestMatMulLinearGrad(t *testing.T) {
 		name   string
 		a, b   []int
 		linear bool
+		noBias bool // for linear
 	}{
-		{"2D", []int{3, 4}, []int{4, 5}, false},
-		{"batched_shared", []int{2, 3, 4}, []int{4, 2}, false},
-		{"batched", []int{2, 3, 4}, []int{2, 4, 2}, false},
-		{"linear", []int{2, 3, 4}, []int{5, 4}, true},
+		{"2D", []int{3, 4}, []int{4, 5}, false, false},
+		{"2D/k=1", []int{3, 1}, []int{1, 4}, false, false},
+		{"batched_shared", []int{2, 3, 4}, []int{4, 2}, false, false},
+		{"batched_shared/4D", []int{2, 2, 3, 4}, []int{4, 2}, false, false},
+		{"batched", []int{2, 3, 4}, []int{2, 4, 2}, false, false},
+		{"batched/4D", []int{2, 2, 3, 2}, []int{2, 2, 2, 3}, false, false},
+		{"linear", []int{2, 3, 4}, []int{5, 4}, true, false},
+		{"linear/1D", []int{4}, []int{3, 4}, true, false},
+		{"linear/no_bias", []int{3, 4}, []int{5, 4}, true, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			a, b := randT(3, c.a...), randT(4, c.b...)
+			if c.linear && c.noBias {
+				nntest.GradCheck{}.Run(t, func(_ *nn.Tape, in []*nn.Var) *nn.Var { return nn.LinearOp(in[0], in[1], nil) }, a, b)
+				return
+			}
 			if c.linear {
 				bias := randT(5, c.b[0])
 				nntest.GradCheck{}.Run(t, func(_ *nn.Tape, in []*nn.Var) *nn.Var { return nn.LinearOp(in[0], in[1], in[2]) }, a, b, bias)

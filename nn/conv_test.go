@@ -30,6 +30,7 @@ func TestConvGrad(t *testing.T) {
 		{name: "ConvTranspose2d/k=3", x: []int{2, 2, 3, 4}, w: []int{2, 3, 3, 3}, bias: true, transposed: true},
 		{name: "ConvTranspose2d/stride=2", x: []int{1, 3, 3, 3}, w: []int{3, 2, 2, 2}, bias: true, transposed: true, opt: nn.ConvOptions{Stride: [2]int{2, 2}}},
 		{name: "ConvTranspose2d/stride=2/pad=1/output_padding=1", x: []int{1, 2, 3, 4}, w: []int{2, 2, 3, 3}, bias: true, transposed: true, opt: nn.ConvOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 1}, OutputPadding: [2]int{1, 1}}},
+		{name: "ConvTranspose2d/dilation=2/pad=1", x: []int{1, 2, 3, 3}, w: []int{2, 3, 3, 3}, bias: true, transposed: true, opt: nn.ConvOptions{Padding: [2]int{1, 1}, Dilation: [2]int{2, 2}}},
 		{name: "ConvTranspose2d/groups=2/no_bias", x: []int{1, 4, 3, 3}, w: []int{4, 1, 3, 3}, transposed: true, opt: nn.ConvOptions{Stride: [2]int{2, 2}, Groups: 2}},
 	}
 	for _, c := range cases {
