@@ -22,7 +22,8 @@ func shapeName(s []int) string {
 }
 
 // TestArithGolden compares Add, Sub, Mul and Div under broadcasting with
-// PyTorch, outputs and the gradients summed back to each input's shape.
+// PyTorch, outputs and the gradients summed back to each input's shape, and
+// Scale, AddScalar and AddN.
 func TestArithGolden(t *testing.T) {
 	pairs := [][2][]int{
 		{{2, 3, 2}, {2, 3, 2}},       // same shape
@@ -41,6 +42,9 @@ func TestArithGolden(t *testing.T) {
 			ops[name+"/"+shapeName(p[0])+"_"+shapeName(p[1])] = binaryOp(f)
 		}
 	}
+	ops["Scale/s=-1.5"] = unaryOp(func(x *nn.Var) *nn.Var { return nn.Scale(x, -1.5) })
+	ops["AddScalar/s=0.75"] = unaryOp(func(x *nn.Var) *nn.Var { return nn.AddScalar(x, 0.75) })
+	ops["AddN/3"] = func(_ *nn.Tape, in []*nn.Var, _ []*tensor.Tensor) []*nn.Var { return []*nn.Var{nn.AddN(in...)} }
 	runOpsGolden(t, "testdata/ops_arith.safetensors", ops)
 }
 

@@ -58,8 +58,8 @@ def away_from_zero(*shape):
 
 
 def arith_ops():
-    """Add, Sub, Mul and Div under NumPy broadcasting; PyTorch sums each
-    input's gradient back to that input's shape."""
+    """Add, Sub, Mul and Div under NumPy broadcasting (PyTorch sums each
+    input's gradient back to that input's shape), Scale, AddScalar and AddN."""
     s = {}
     pairs = [
         ([2, 3, 2], [2, 3, 2]),        # same shape
@@ -78,6 +78,9 @@ def arith_ops():
             a = rand(*sa, scale=2)
             b = away_from_zero(*sb) if name == "Div" else rand(*sb, scale=2)
             case(s, f"{name}/{fmt(sa)}_{fmt(sb)}", fn, [a, b])
+    case(s, "Scale/s=-1.5", lambda a: a * -1.5, [rand(2, 3, 2, scale=2)])
+    case(s, "AddScalar/s=0.75", lambda a: a + 0.75, [rand(2, 3, 2, scale=2)])
+    case(s, "AddN/3", lambda a, b, c: a + b + c, [rand(2, 3, 2), rand(2, 3, 2), rand(2, 3, 2)])
     return s
 
 
