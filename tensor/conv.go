@@ -123,8 +123,14 @@ func Conv2d(p ConvParams, x, w, bias, y []float32) {
 		})
 		return
 	}
-	// Every image, group and panel of v.nr output pixels is one unit of
-	// work; workers take contiguous runs of them.
+	convPanels(v, p, *pw, x, bias, y, false)
+}
+
+// convPanels runs convForwardPanels over every image, group and panel of
+// v.nr output pixels, the units of work, which workers take in contiguous
+// runs. With accumulate, y is added to rather than overwritten (bias must
+// then be nil).
+func convPanels(v *gemmVariant, p ConvParams, pw, x, bias, y []float32, accumulate bool) {
 	ohw := p.OutH() * p.OutW()
 	panels := ceilDiv(ohw, v.nr)
 	Parallel(p.N*p.Groups*panels, 1, func(lo, hi int) {
@@ -133,7 +139,7 @@ func Conv2d(p ConvParams, x, w, bias, y []float32) {
 		for u := lo; u < hi; {
 			ng, q := u/panels, u%panels
 			end := min(panels, q+hi-u)
-			convForwardPanels(v, p, *pw, x, bias, y, ng/p.Groups, ng%p.Groups, q*v.nr, min(end*v.nr, ohw), buf)
+			convForwardPanels(v, p, pw, x, bias, y, ng/p.Groups, ng%p.Groups, q*v.nr, min(end*v.nr, ohw), accumulate, buf)
 			u += end - q
 		}
 		gemmBufPool.Put(buf)
@@ -147,7 +153,7 @@ func Conv2d(p ConvParams, x, w, bias, y []float32) {
 // every panel of the packed weights pw over it, k blocks in order, after
 // filling the tile with the bias. Each output is computed the same way
 // whatever range of pixels a call covers.
-func convForwardPanels(v *gemmVariant, p ConvParams, pw, x, bias, y []float32, n, g, j0, j1 int, buf *gemmBuffers) {
+func convForwardPanels(v *gemmVariant, p ConvParams, pw, x, bias, y []float32, n, g, j0, j1 int, accumulate bool, buf *gemmBuffers) {
 	cg, kg := p.C/p.Groups, p.K/p.Groups
 	hw, ohw := p.H*p.W, p.OutH()*p.OutW()
 	rows := cg * p.KH * p.KW
@@ -161,7 +167,9 @@ func convForwardPanels(v *gemmVariant, p ConvParams, pw, x, bias, y []float32, n
 		nw := min(nr, j1-jj)
 		gatherPanel(v, p, xg, buf.b, nr, jj, nw)
 		beta := float32(0)
-		if bias != nil {
+		if accumulate {
+			beta = 1
+		} else if bias != nil {
 			beta = 1
 			for k := range kg {
 				fill(yg[k*ohw+jj:k*ohw+jj+nw], bias[g*kg+k])
@@ -250,11 +258,58 @@ func Conv2dBackwardData(p ConvParams, dy, w, dx []float32) {
 		return
 	}
 	v := currentGemm()
+	if q, ok := p.adjoint(); ok {
+		// dx is the stride-1 convolution of dy with the flipped,
+		// transposed weights: the forward panels, with no col2im.
+		wt := packPool.Get().(*[]float32)
+		defer packPool.Put(wt)
+		*wt = grow(*wt, len(w))
+		adjointWeights(p, w, *wt)
+		pw := packWeights(v, q, *wt, false)
+		defer packPool.Put(pw)
+		convPanels(v, q, *pw, dy, nil, dx, true)
+		return
+	}
 	pw := packWeights(v, p, w, true)
 	defer packPool.Put(pw)
 	perImage(p, func(n int, col []float32, serial bool) {
 		convBackwardDataImage(v, p, *pw, dy, dx, n, col, serial)
 	})
+}
+
+// adjoint returns the convolution whose output is the input gradient of p
+// (Conv2dBackwardData) and true, when there is one: for stride 1, not
+// pointwise, with padding at most the dilated kernel's reach, the input
+// gradient is the convolution of the output gradient (K channels,
+// OutH×OutW) with the weights flipped in space and transposed per group
+// (adjointWeights), padded by dilation·(kernel−1) − padding, which yields
+// H×W.
+func (p ConvParams) adjoint() (ConvParams, bool) {
+	reachH, reachW := p.DilationH*(p.KH-1), p.DilationW*(p.KW-1)
+	if p.StrideH != 1 || p.StrideW != 1 || p.pointwise() || p.PadH > reachH || p.PadW > reachW {
+		return ConvParams{}, false
+	}
+	q := p
+	q.C, q.H, q.W, q.K = p.K, p.OutH(), p.OutW(), p.C
+	q.PadH, q.PadW = reachH-p.PadH, reachW-p.PadW
+	return q, true
+}
+
+// adjointWeights writes into wt (C×(K/G)×KH×KW) the weights of p.adjoint:
+// wt[g·C/G+c][k][i][j] = w[g·K/G+k][c][KH−1−i][KW−1−j].
+func adjointWeights(p ConvParams, w, wt []float32) {
+	cg, kg, taps := p.C/p.Groups, p.K/p.Groups, p.KH*p.KW
+	for g := range p.Groups {
+		for k := range kg {
+			for c := range cg {
+				src := w[((g*kg+k)*cg+c)*taps : ((g*kg+k)*cg+c+1)*taps]
+				dst := wt[((g*cg+c)*kg+k)*taps : ((g*cg+c)*kg+k+1)*taps]
+				for t, x := range src {
+					dst[taps-1-t] = x
+				}
+			}
+		}
+	}
 }
 
 // Conv2dBackwardFilter adds the gradients of Conv2d with respect to its
@@ -287,30 +342,25 @@ func Conv2dBackwardFilter(p ConvParams, x, dy, dw, dbias []float32) {
 		depthwiseBackwardFilter(p, x, dy, dw)
 		return
 	}
-	// Images one after the other so that dwᵀ sums them in order; the products
-	// themselves run on every worker. The products compute dwᵀ (patch rows ×
-	// K/G per group), whose A operand, the patches, packs six rows at a time
-	// and whose B operand, dy, is small; dwᵀ is added into dw at the end.
-	rows := (p.C / p.Groups) * p.KH * p.KW
-	dwt := packPool.Get().(*[]float32)
-	defer packPool.Put(dwt)
-	*dwt = grow(*dwt, len(dw))
-	clear(*dwt)
-	col := getCol(p)
-	defer putCol(col)
-	for n := range p.N {
-		convBackwardFilterImage(p, x, dy, *dwt, n, *col)
-	}
-	kg := p.K / p.Groups
-	for g := range p.Groups {
-		t := (*dwt)[g*rows*kg : (g+1)*rows*kg]
-		for k := range kg {
-			row := dw[(g*kg+k)*rows : (g*kg+k+1)*rows]
-			for r := range row {
-				row[r] += t[r*kg+k]
+	// Per group, dw_g += dy_g · col_gᵀ: the A operand, dy, packs six rows
+	// at a time and the B operand, the patches, is packed transposed, eight
+	// by eight. Workers split the channels, so each computes whole columns
+	// of dw_g, summing the images in order: every element is computed the
+	// same way whatever the split.
+	cg := p.C / p.Groups
+	v := currentGemm()
+	Parallel(p.Groups*cg, 1, func(lo, hi int) {
+		col := getCol(p)
+		for u := lo; u < hi; {
+			g, c0 := u/cg, u%cg
+			c1 := min(cg, c0+hi-u)
+			for n := range p.N {
+				convBackwardFilterRows(v, p, x, dy, dw, n, g, c0, c1, *col)
 			}
+			u += c1 - c0
 		}
-	}
+		putCol(col)
+	})
 }
 
 // colPool holds im2col buffers; one per goroutine doing convolution work.
@@ -456,33 +506,28 @@ func convBackwardDataImage(v *gemmVariant, p ConvParams, pw, dy, dx []float32, n
 	}
 }
 
-// convBackwardFilterImage adds image n's weight gradient, transposed, to
-// dwt: per group and chunk of output rows, dwᵀ_g += col_g · dy_gᵀ.
-func convBackwardFilterImage(p ConvParams, x, dy, dwt []float32, n int, col []float32) {
+// convBackwardFilterRows adds image n's weight gradient for input channels
+// [c0, c1) of group g to their columns of dw: per chunk of output rows,
+// dw_g += dy_g · col_gᵀ on the calling goroutine.
+func convBackwardFilterRows(v *gemmVariant, p ConvParams, x, dy, dw []float32, n, g, c0, c1 int, col []float32) {
 	cg, kg := p.C/p.Groups, p.K/p.Groups
 	hw, ow, ohw := p.H*p.W, p.OutW(), p.OutH()*p.OutW()
-	rows := cg * p.KH * p.KW
+	taps := p.KH * p.KW
+	rows, cols := (c1-c0)*taps, cg*taps // this call's patch rows; dw's row length
+	xc := x[(n*p.C+g*cg+c0)*hw : (n*p.C+g*cg+c1)*hw]
+	dyg := dy[(n*p.K+g*kg)*ohw : (n*p.K+(g+1)*kg)*ohw]
+	dwc := dw[g*kg*cols+c0*taps:]
+	if p.pointwise() {
+		gemmBlocked(1, v, false, true, kg, rows, ohw, 1, dyg, ohw, nil, xc, ohw, nil, 1, dwc, cols)
+		return
+	}
 	chunk := colChunkRows(p)
-	for g := range p.Groups {
-		xg := x[(n*p.C+g*cg)*hw : (n*p.C+(g+1)*cg)*hw]
-		dyg := dy[(n*p.K+g*kg)*ohw : (n*p.K+(g+1)*kg)*ohw]
-		dwtg := dwt[g*rows*kg : (g+1)*rows*kg]
-		if p.pointwise() {
-			gemm(false, true, rows, kg, ohw, 1, xg, ohw, dyg, ohw, 1, dwtg, kg)
-			continue
-		}
-		// One closure per image and group, not per chunk: it is what
-		// allocates.
-		var c []float32
-		var y0, y1 int
-		gather := func(lo, hi int) { im2col(p, xg, c, lo, hi, y0, y1) }
-		for y0 = 0; y0 < p.OutH(); y0 += chunk {
-			y1 = min(y0+chunk, p.OutH())
-			cols := (y1 - y0) * ow
-			c = col[:rows*cols]
-			Parallel(cg, 4, gather)
-			gemm(false, true, rows, kg, cols, 1, c, cols, dyg[y0*ow:], ohw, 1, dwtg, kg)
-		}
+	for y0 := 0; y0 < p.OutH(); y0 += chunk {
+		y1 := min(y0+chunk, p.OutH())
+		pix := (y1 - y0) * ow
+		c := col[:rows*pix]
+		im2col(p, xc, c, 0, c1-c0, y0, y1)
+		gemmBlocked(1, v, false, true, kg, rows, pix, 1, dyg[y0*ow:], ohw, nil, c, pix, nil, 1, dwc, cols)
 	}
 }
 

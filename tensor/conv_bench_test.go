@@ -50,6 +50,18 @@ func benchConv(b *testing.B, p ConvParams) {
 		}
 		b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 	})
+	b.Run("backward-data", func(b *testing.B) {
+		for b.Loop() {
+			Conv2dBackwardData(p, dy, w, dx)
+		}
+		b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	})
+	b.Run("backward-filter", func(b *testing.B) {
+		for b.Loop() {
+			Conv2dBackwardFilter(p, x, dy, dw, db)
+		}
+		b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	})
 	b.Run("forward+backward", func(b *testing.B) {
 		Conv2d(p, x, w, bias, y)
 		b.ResetTimer()

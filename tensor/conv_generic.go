@@ -48,13 +48,9 @@ func dwBlockGeneric(cols, kh, kw int, w, x []float32, ldx, dh, dw int, y []float
 func dot8Generic(x, y []float32) float32 { return dot(x, y) }
 
 // copyRows copies rows runs of n values: for r < rows,
-// dst[r*ds : r*ds+n] = src[r*ss : r*ss+n] (strides in values). Runs are
-// short (at most a micro-tile wide), so a loop beats a memmove call.
+// dst[r*ds : r*ds+n] = src[r*ss : r*ss+n] (strides in values).
 func copyRows(n, rows int, dst []float32, ds int, src []float32, ss int) {
 	for r := range rows {
-		d, s := dst[r*ds:r*ds+n], src[r*ss:r*ss+n]
-		for u, v := range s {
-			d[u] = v
-		}
+		copy(dst[r*ds:r*ds+n], src[r*ss:r*ss+n])
 	}
 }

@@ -7,16 +7,17 @@ import "golang.org/x/sys/cpu"
 // archGemmVariants returns the assembly SGEMM kernels of this architecture.
 func archGemmVariants() []*gemmVariant {
 	return []*gemmVariant{{
-		name:      "avx2fma",
-		priority:  20,
-		mr:        6,
-		nr:        16,
-		kernel:    sgemmKernel6x16,
-		dwBlock:   dwBlockAVX2,
-		dot8:      dot8AVX2,
-		axpy:      axpyFMA,
-		copyRows:  copyRowsAVX,
-		available: func() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA },
+		name:       "avx2fma",
+		priority:   20,
+		mr:         6,
+		nr:         16,
+		kernel:     sgemmKernel6x16,
+		dwBlock:    dwBlockAVX2,
+		dot8:       dot8AVX2,
+		axpy:       axpyFMA,
+		copyRows:   copyRowsAVX,
+		transPanel: transPanel16,
+		available:  func() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA },
 	}}
 }
 
@@ -43,4 +44,24 @@ func sgemmKernel6x16(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
 	_ = b[16*kc-1]
 	_ = c[5*ldc+15]
 	sgemmKernel6x16AVX2(kc, &a[0], &b[0], &c[0], ldc, alpha, beta)
+}
+
+// packBTrans16AVX writes 8·blocks rows of a 16-wide packed panel from the
+// transposed operand: dst[p*16+j] = b[j*ldb+p] for p < 8·blocks, j < 16,
+// eight values of k at a time through 8×8 register transposes.
+//
+//go:noescape
+func packBTrans16AVX(b *float32, ldb int, blocks int, dst *float32)
+
+// transPanel16 adapts packBTrans16AVX to the transPanel signature: it packs
+// the first kc rounded down to 8 rows of a 16-wide panel.
+func transPanel16(b []float32, ldb, kc int, dst []float32) int {
+	blocks := kc / 8
+	if blocks == 0 {
+		return 0
+	}
+	_ = b[15*ldb+8*blocks-1]
+	_ = dst[8*blocks*16-1]
+	packBTrans16AVX(&b[0], ldb, blocks, &dst[0])
+	return 8 * blocks
 }

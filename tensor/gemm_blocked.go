@@ -128,7 +128,7 @@ func gemmUnit(v *gemmVariant, buf *gemmBuffers, transA, transB bool, i0, i1, j0,
 			bb = pb[off : off+panelsN*nr*kc]
 		} else {
 			buf.b = grow(buf.b, panelsN*nr*kc)
-			packB(transB, b, ldb, pc, kc, j0, nc, nr, buf.b)
+			packB(v, transB, b, ldb, pc, kc, j0, nc, buf.b)
 			bb = buf.b
 		}
 		betaP := beta
@@ -267,9 +267,10 @@ func packA(transA bool, a []float32, lda, r0, mc, pc, kc, mr int, dst []float32)
 }
 
 // packB copies rows [pc, pc+kc) and columns [c0, c0+nc) of op(B) into dst as
-// nr-column panels: panel q holds dst[q*nr*kc + p*nr + j] = op(B)[pc+p][c0+q*nr+j],
-// zero for columns past c0+nc.
-func packB(transB bool, b []float32, ldb, pc, kc, c0, nc, nr int, dst []float32) {
+// panels v.nr columns wide: panel q holds dst[q*nr*kc + p*nr + j] =
+// op(B)[pc+p][c0+q*nr+j], zero for columns past c0+nc.
+func packB(v *gemmVariant, transB bool, b []float32, ldb, pc, kc, c0, nc int, dst []float32) {
+	nr := v.nr
 	if !transB {
 		// Row by row, so that B is read in order; each row is spread over
 		// the panels.
@@ -300,10 +301,14 @@ func packB(transB bool, b []float32, ldb, pc, kc, c0, nc, nr int, dst []float32)
 		cols := min(nr, c0+nc-col)
 		d := dst[q*nr*kc : (q+1)*nr*kc]
 		// op(B)[p][j] = b[j*ldb+p]: each column of op(B) is a contiguous row of b.
+		done := 0
+		if cols == nr && v.transPanel != nil {
+			done = v.transPanel(b[col*ldb+pc:], ldb, kc, d)
+		}
 		for j := range cols {
-			src := b[(col+j)*ldb+pc : (col+j)*ldb+pc+kc]
+			src := b[(col+j)*ldb+pc+done : (col+j)*ldb+pc+kc]
 			for p, x := range src {
-				d[p*nr+j] = x
+				d[(done+p)*nr+j] = x
 			}
 		}
 		for j := cols; j < nr; j++ {

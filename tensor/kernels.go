@@ -44,6 +44,10 @@ type gemmVariant struct {
 	// copyRows (conv_generic.go) documents: the gather of a convolution's
 	// packed patches.
 	copyRows func(n, rows int, dst []float32, ds int, src []float32, ss int)
+	// transPanel, when not nil, packs the first rows of a full panel of a
+	// transposed B operand, dst[p*nr+j] = b[j*ldb+p] for j < nr, and
+	// returns how many of the kc rows it wrote (packB does the rest).
+	transPanel func(b []float32, ldb, kc int, dst []float32) int
 
 	// available reports whether this machine can run the kernel.
 	available func() bool
