@@ -155,6 +155,17 @@ func TestNormGolden(t *testing.T) {
 		{"groupnorm_g1", xwb, gn(1)},
 		{"layernorm_last", xwb, ln(7)},
 		{"layernorm_last2", xwb, ln(4, 5)},
+		{"batchnorm_train_no_affine", []string{"x"}, func(t *testing.T, f *checkpoint.File, in []*nn.Var) *nn.Var {
+			const name = "batchnorm_train_no_affine"
+			rm := layersTensor(t, f, name+"/running_mean")
+			rv := layersTensor(t, f, name+"/running_var")
+			y := nn.BatchNorm2dOp(in[0], nil, nil, rm, rv, true, 0.1, 1e-5)
+			nntest.AssertClose(t, "running_mean", rm, layersTensor(t, f, name+"/running_mean_after"), layersTol)
+			nntest.AssertClose(t, "running_var", rv, layersTensor(t, f, name+"/running_var_after"), layersTol)
+			return y
+		}},
+		{"groupnorm_g2_no_affine", []string{"x"}, layersUnary(func(x *nn.Var) *nn.Var { return nn.GroupNormOp(x, nil, nil, 2, 1e-5) })},
+		{"layernorm_no_affine", []string{"x"}, layersUnary(func(x *nn.Var) *nn.Var { return nn.LayerNormOp(x, nil, nil, []int{6}, 1e-5) })},
 	})
 }
 
@@ -191,5 +202,8 @@ func TestConvGolden(t *testing.T) {
 		{"deconv_groups2_s2", xwb, deconv(nn.ConvOptions{Stride: p(2, 2), Groups: 2})},
 		{"deconv_d2_p1", xwb, deconv(nn.ConvOptions{Padding: p(1, 1), Dilation: p(2, 2)})},
 		{"conv_groups2_s2", xwb, conv(nn.ConvOptions{Stride: p(2, 2), Padding: p(1, 1), Groups: 2})},
+		{"conv_depthwise_s2_nobias", xw, conv(nn.ConvOptions{Stride: p(2, 2), Padding: p(1, 1), Groups: 3})},
+		{"conv_depthwise_mult2", xwb, conv(nn.ConvOptions{Padding: p(1, 1), Groups: 3})},
+		{"conv_depthwise_d2", xwb, conv(nn.ConvOptions{Padding: p(2, 2), Dilation: p(2, 2), Groups: 2})},
 	})
 }

@@ -105,6 +105,17 @@ def family_norm():
         x=torch.randn(2, 5, 7) + 2, weight=torch.rand(7) + 0.5, bias=torch.randn(7))
     run(s, "layernorm_last2", lambda x, weight, bias: F.layer_norm(x, (4, 5), weight, bias, 1e-5),
         x=torch.randn(2, 3, 4, 5), weight=torch.rand(4, 5) + 0.5, bias=torch.randn(4, 5))
+    # Without affine parameters (weight and bias None).
+    rm, rv = torch.randn(2) * 0.5, torch.rand(2) + 0.5
+    s["batchnorm_train_no_affine/running_mean"] = rm.clone()
+    s["batchnorm_train_no_affine/running_var"] = rv.clone()
+    run(s, "batchnorm_train_no_affine",
+        lambda x: F.batch_norm(x, rm, rv, None, None, training=True, momentum=0.1, eps=1e-5),
+        x=torch.randn(3, 2, 3, 4) - 0.5)
+    s["batchnorm_train_no_affine/running_mean_after"] = rm
+    s["batchnorm_train_no_affine/running_var_after"] = rv
+    run(s, "groupnorm_g2_no_affine", lambda x: F.group_norm(x, 2, None, None, 1e-5), x=torch.randn(2, 4, 3, 3) * 2)
+    run(s, "layernorm_no_affine", lambda x: F.layer_norm(x, (6,), None, None, 1e-5), x=torch.randn(3, 6) + 1)
     return s
 
 
@@ -143,6 +154,12 @@ def family_conv():
             x=torch.randn(xs), weight=torch.randn(ws) * 0.3, bias=torch.randn(out_channels))
     run(s, "conv_groups2_s2", lambda x, weight, bias: F.conv2d(x, weight, bias, stride=2, padding=1, groups=2),
         x=torch.randn(2, 4, 7, 6), weight=torch.randn(4, 2, 3, 3) * 0.3, bias=torch.randn(4))
+    run(s, "conv_depthwise_s2_nobias", lambda x, weight: F.conv2d(x, weight, None, stride=2, padding=1, groups=3),
+        x=torch.randn(1, 3, 8, 7), weight=torch.randn(3, 1, 3, 3) * 0.3)
+    run(s, "conv_depthwise_mult2", lambda x, weight, bias: F.conv2d(x, weight, bias, padding=1, groups=3),
+        x=torch.randn(2, 3, 6, 5), weight=torch.randn(6, 1, 3, 3) * 0.3, bias=torch.randn(6))
+    run(s, "conv_depthwise_d2", lambda x, weight, bias: F.conv2d(x, weight, bias, padding=2, dilation=2, groups=2),
+        x=torch.randn(1, 2, 7, 8), weight=torch.randn(2, 1, 3, 3) * 0.3, bias=torch.randn(2))
     return s
 
 
