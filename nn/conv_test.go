@@ -26,6 +26,8 @@ func TestConvGrad(t *testing.T) {
 		{name: "Conv2d/groups=2", x: []int{2, 4, 4, 4}, w: []int{4, 2, 3, 3}, bias: true, opt: nn.ConvOptions{Padding: [2]int{1, 1}, Groups: 2}},
 		{name: "Conv2d/depthwise", x: []int{2, 3, 5, 5}, w: []int{3, 1, 3, 3}, bias: true, opt: nn.ConvOptions{Padding: [2]int{1, 1}, Groups: 3}},
 		{name: "Conv2d/depthwise/stride=2", x: []int{1, 3, 6, 6}, w: []int{3, 1, 3, 3}, opt: nn.ConvOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 1}, Groups: 3}},
+		{name: "Conv2d/depthwise/multiplier=2", x: []int{1, 2, 4, 4}, w: []int{4, 1, 3, 3}, bias: true, opt: nn.ConvOptions{Padding: [2]int{1, 1}, Groups: 2}},
+		{name: "Conv2d/depthwise/dilation=2", x: []int{1, 2, 5, 5}, w: []int{2, 1, 3, 3}, bias: true, opt: nn.ConvOptions{Padding: [2]int{2, 2}, Dilation: [2]int{2, 2}, Groups: 2}},
 		{name: "Conv2d/frozen_weight", x: []int{2, 2, 4, 4}, w: []int{3, 2, 3, 3}, bias: true, frozen: true, opt: nn.ConvOptions{Padding: [2]int{1, 1}}},
 		{name: "ConvTranspose2d/k=3", x: []int{2, 2, 3, 4}, w: []int{2, 3, 3, 3}, bias: true, transposed: true},
 		{name: "ConvTranspose2d/stride=2", x: []int{1, 3, 3, 3}, w: []int{3, 2, 2, 2}, bias: true, transposed: true, opt: nn.ConvOptions{Stride: [2]int{2, 2}}},

@@ -38,6 +38,9 @@ func TestNormGrad(t *testing.T) {
 		{name: "LayerNorm/last_dim", shape: []int{2, 3, 5}, param: []int{5}, op: func(in []*nn.Var) *nn.Var {
 			return nn.LayerNormOp(in[0], in[1], in[2], []int{5}, 1e-5)
 		}},
+		{name: "LayerNorm/no_affine", shape: []int{3, 4}, op: func(in []*nn.Var) *nn.Var {
+			return nn.LayerNormOp(in[0], nil, nil, []int{4}, 1e-5)
+		}},
 		{name: "LayerNorm/last_two_dims", shape: []int{3, 2, 4}, param: []int{2, 4}, op: func(in []*nn.Var) *nn.Var {
 			return nn.LayerNormOp(in[0], in[1], in[2], []int{2, 4}, 1e-5)
 		}},
