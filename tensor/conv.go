@@ -117,13 +117,26 @@ func Conv2d(p ConvParams, x, w, bias, y []float32) {
 	v := currentGemm()
 	pw := packWeights(v, p, w, false)
 	defer packPool.Put(pw)
-	if p.pointwise() {
+	if p.pointwise() && !p.panelsFit(v) {
 		perImage(p, func(n int, _ []float32, serial bool) {
 			convPointwiseImage(v, p, *pw, x, bias, y, n, serial)
 		})
 		return
 	}
 	convPanels(v, p, *pw, x, bias, y, false)
+}
+
+// panelsFitBytes bounds one group's packed weights for the panel-wise
+// pointwise convolution: they are read again for every panel of pixels,
+// so they must stay in L2 (512 KiB here) next to the panel.
+const panelsFitBytes = 256 << 10
+
+// panelsFit reports whether one group's packed weights fit panelsFitBytes,
+// so that a pointwise convolution runs panel by panel (convPanels) rather
+// than as a blocked product per image, which reads large weights once per
+// block instead of once per panel.
+func (p ConvParams) panelsFit(v *gemmVariant) bool {
+	return 4*packedWeightsLen(v, p, false) <= panelsFitBytes
 }
 
 // convPanels runs convForwardPanels over every image, group and panel of
@@ -196,6 +209,16 @@ func gatherPanel(v *gemmVariant, p ConvParams, x, dst []float32, nr, o0, nw int)
 	cg, taps := p.C/p.Groups, p.KH*p.KW
 	ow, hw := p.OutW(), p.H*p.W
 	ds := taps * nr // from one channel's row of the panel to the next's
+	if p.pointwise() {
+		// The image is its own patch matrix: one copy of nw pixels per channel.
+		v.copyRows(nw, cg, dst, nr, x[o0:], hw)
+		if nw < nr {
+			for c := range cg {
+				clear(dst[c*nr+nw : (c+1)*nr])
+			}
+		}
+		return
+	}
 	for o := o0; o < o0+nw; {
 		oy, ox := o/ow, o%ow
 		seg := min(o0+nw-o, ow-ox) // pixels of this output row in the panel
@@ -258,7 +281,7 @@ func Conv2dBackwardData(p ConvParams, dy, w, dx []float32) {
 		return
 	}
 	v := currentGemm()
-	if q, ok := p.adjoint(); ok {
+	if q, ok := p.adjoint(); ok && (!p.pointwise() || q.panelsFit(v)) {
 		// dx is the stride-1 convolution of dy with the flipped,
 		// transposed weights: the forward panels, with no col2im.
 		wt := packPool.Get().(*[]float32)
@@ -278,15 +301,15 @@ func Conv2dBackwardData(p ConvParams, dy, w, dx []float32) {
 }
 
 // adjoint returns the convolution whose output is the input gradient of p
-// (Conv2dBackwardData) and true, when there is one: for stride 1, not
-// pointwise, with padding at most the dilated kernel's reach, the input
+// (Conv2dBackwardData) and true, when there is one: for stride 1 with
+// padding at most the dilated kernel's reach, the input
 // gradient is the convolution of the output gradient (K channels,
 // OutH×OutW) with the weights flipped in space and transposed per group
 // (adjointWeights), padded by dilation·(kernel−1) − padding, which yields
 // H×W.
 func (p ConvParams) adjoint() (ConvParams, bool) {
 	reachH, reachW := p.DilationH*(p.KH-1), p.DilationW*(p.KW-1)
-	if p.StrideH != 1 || p.StrideW != 1 || p.pointwise() || p.PadH > reachH || p.PadW > reachW {
+	if p.StrideH != 1 || p.StrideW != 1 || p.PadH > reachH || p.PadW > reachW {
 		return ConvParams{}, false
 	}
 	q := p
@@ -618,8 +641,17 @@ func col2im(p ConvParams, col, dx []float32, y0, y1 int) {
 }
 
 // fill sets every element of s to v.
+// It writes a few values and then doubles them with copy, which moves
+// whole vectors where a plain loop stores one value at a time.
 func fill(s []float32, v float32) {
-	for i := range s {
+	if len(s) == 0 {
+		return
+	}
+	n := min(len(s), 16)
+	for i := range n {
 		s[i] = v
+	}
+	for ; n < len(s); n *= 2 {
+		copy(s[n:], s[:n])
 	}
 }
