@@ -17,6 +17,7 @@ func archGemmVariants() []*gemmVariant {
 		axpy:       axpyFMA,
 		copyRows:   copyRowsAVX,
 		transPanel: transPanel16,
+		panelA6:    panelA6,
 		available:  func() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA },
 	}}
 }
@@ -63,5 +64,24 @@ func transPanel16(b []float32, ldb, kc int, dst []float32) int {
 	_ = b[15*ldb+8*blocks-1]
 	_ = dst[8*blocks*16-1]
 	packBTrans16AVX(&b[0], ldb, blocks, &dst[0])
+	return 8 * blocks
+}
+
+// packA6AVX writes 8·blocks rows of a 6-row packed A panel: dst[p*6+i] =
+// a[i*lda+p] for p < 8·blocks, i < 6, through 8×8 register transposes.
+//
+//go:noescape
+func packA6AVX(a *float32, lda int, blocks int, dst *float32)
+
+// panelA6 adapts packA6AVX to the panelA6 signature: it packs the first kc
+// rounded down to 8 values of k of a full 6-row panel.
+func panelA6(a []float32, lda, kc int, dst []float32) int {
+	blocks := kc / 8
+	if blocks == 0 {
+		return 0
+	}
+	_ = a[5*lda+8*blocks-1]
+	_ = dst[8*blocks*6-1]
+	packA6AVX(&a[0], lda, blocks, &dst[0])
 	return 8 * blocks
 }

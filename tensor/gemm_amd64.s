@@ -156,34 +156,37 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// TRANSPOSE8 transposes the 8×8 block whose rows start at SI, SI+AX, ...,
-// SI+7·AX (AX the row stride in bytes) into the rows DI, DI+64, ..., DI+7·64
-// (a packed 16-wide panel), through Y0..Y15. R11 is clobbered.
-#define TRANSPOSE8 \
-	MOVQ       SI, R11           \
-	VMOVUPS    (R11), Y0         \
-	ADDQ       AX, R11           \
-	VMOVUPS    (R11), Y1         \
-	ADDQ       AX, R11           \
-	VMOVUPS    (R11), Y2         \
-	ADDQ       AX, R11           \
-	VMOVUPS    (R11), Y3         \
-	ADDQ       AX, R11           \
-	VMOVUPS    (R11), Y4         \
-	ADDQ       AX, R11           \
-	VMOVUPS    (R11), Y5         \
-	ADDQ       AX, R11           \
-	VMOVUPS    (R11), Y6         \
-	ADDQ       AX, R11           \
-	VMOVUPS    (R11), Y7         \
-	VUNPCKLPS  Y1, Y0, Y8        \
-	VUNPCKHPS  Y1, Y0, Y9        \
-	VUNPCKLPS  Y3, Y2, Y10       \
-	VUNPCKHPS  Y3, Y2, Y11       \
-	VUNPCKLPS  Y5, Y4, Y12       \
-	VUNPCKHPS  Y5, Y4, Y13       \
-	VUNPCKLPS  Y7, Y6, Y14       \
-	VUNPCKHPS  Y7, Y6, Y15       \
+// LOAD8 loads the eight rows of 8 values at SI, SI+AX, ..., SI+7·AX (AX the
+// row stride in bytes) into Y0..Y7. R11 is clobbered.
+#define LOAD8 \
+	MOVQ    SI, R11   \
+	VMOVUPS (R11), Y0 \
+	ADDQ    AX, R11   \
+	VMOVUPS (R11), Y1 \
+	ADDQ    AX, R11   \
+	VMOVUPS (R11), Y2 \
+	ADDQ    AX, R11   \
+	VMOVUPS (R11), Y3 \
+	ADDQ    AX, R11   \
+	VMOVUPS (R11), Y4 \
+	ADDQ    AX, R11   \
+	VMOVUPS (R11), Y5 \
+	ADDQ    AX, R11   \
+	VMOVUPS (R11), Y6 \
+	ADDQ    AX, R11   \
+	VMOVUPS (R11), Y7
+
+// TRANS8 transposes the 8×8 block in Y0..Y7 (row r in Yr) into Y8..Y15
+// (column c in Y(8+c)), using Y0..Y7 as scratch.
+#define TRANS8 \
+	VUNPCKLPS  Y1, Y0, Y8          \
+	VUNPCKHPS  Y1, Y0, Y9          \
+	VUNPCKLPS  Y3, Y2, Y10         \
+	VUNPCKHPS  Y3, Y2, Y11         \
+	VUNPCKLPS  Y5, Y4, Y12         \
+	VUNPCKHPS  Y5, Y4, Y13         \
+	VUNPCKLPS  Y7, Y6, Y14         \
+	VUNPCKHPS  Y7, Y6, Y15         \
 	VSHUFPS    $0x44, Y10, Y8, Y0  \
 	VSHUFPS    $0xEE, Y10, Y8, Y1  \
 	VSHUFPS    $0x44, Y11, Y9, Y2  \
@@ -192,22 +195,34 @@ nobeta:
 	VSHUFPS    $0xEE, Y14, Y12, Y5 \
 	VSHUFPS    $0x44, Y15, Y13, Y6 \
 	VSHUFPS    $0xEE, Y15, Y13, Y7 \
-	VPERM2F128 $0x20, Y4, Y0, Y8 \
-	VPERM2F128 $0x20, Y5, Y1, Y9 \
-	VPERM2F128 $0x20, Y6, Y2, Y10 \
-	VPERM2F128 $0x20, Y7, Y3, Y11 \
-	VPERM2F128 $0x31, Y4, Y0, Y12 \
-	VPERM2F128 $0x31, Y5, Y1, Y13 \
-	VPERM2F128 $0x31, Y6, Y2, Y14 \
-	VPERM2F128 $0x31, Y7, Y3, Y15 \
-	VMOVUPS    Y8, (DI)          \
-	VMOVUPS    Y9, 64(DI)        \
-	VMOVUPS    Y10, 128(DI)      \
-	VMOVUPS    Y11, 192(DI)      \
-	VMOVUPS    Y12, 256(DI)      \
-	VMOVUPS    Y13, 320(DI)      \
-	VMOVUPS    Y14, 384(DI)      \
+	VPERM2F128 $0x20, Y4, Y0, Y8   \
+	VPERM2F128 $0x20, Y5, Y1, Y9   \
+	VPERM2F128 $0x20, Y6, Y2, Y10  \
+	VPERM2F128 $0x20, Y7, Y3, Y11  \
+	VPERM2F128 $0x31, Y4, Y0, Y12  \
+	VPERM2F128 $0x31, Y5, Y1, Y13  \
+	VPERM2F128 $0x31, Y6, Y2, Y14  \
+	VPERM2F128 $0x31, Y7, Y3, Y15
+
+// TRANSPOSE8 transposes the 8×8 block whose rows start at SI, SI+AX, ...,
+// SI+7·AX into the rows DI, DI+64, ..., DI+7·64 (a packed 16-wide panel).
+#define TRANSPOSE8 \
+	LOAD8                     \
+	TRANS8                    \
+	VMOVUPS    Y8, (DI)       \
+	VMOVUPS    Y9, 64(DI)     \
+	VMOVUPS    Y10, 128(DI)   \
+	VMOVUPS    Y11, 192(DI)   \
+	VMOVUPS    Y12, 256(DI)   \
+	VMOVUPS    Y13, 320(DI)   \
+	VMOVUPS    Y14, 384(DI)   \
 	VMOVUPS    Y15, 448(DI)
+
+// STORE6 writes the first six values of Y(reg) to off(DI).
+#define STORE6(reg, xreg, off) \
+	VMOVUPS      xreg, off(DI)     \
+	VEXTRACTF128 $1, reg, xreg     \
+	VMOVSD       xreg, off+16(DI)
 
 // func packBTrans16AVX(b *float32, ldb int, blocks int, dst *float32)
 //
@@ -235,5 +250,50 @@ loop:
 	JNZ  loop
 
 done:
+	VZEROUPPER
+	RET
+
+// func packA6AVX(a *float32, lda int, blocks int, dst *float32)
+//
+// For p < 8·blocks and i < 6: dst[p*6+i] = a[i*lda+p].
+TEXT ·packA6AVX(SB), NOSPLIT, $0-32
+	MOVQ  a+0(FP), SI
+	MOVQ  lda+8(FP), AX
+	SHLQ  $2, AX
+	MOVQ  blocks+16(FP), CX
+	MOVQ  dst+24(FP), DI
+	TESTQ CX, CX
+	JZ    done6
+
+loop6:
+	MOVQ    SI, R11
+	VMOVUPS (R11), Y0
+	ADDQ    AX, R11
+	VMOVUPS (R11), Y1
+	ADDQ    AX, R11
+	VMOVUPS (R11), Y2
+	ADDQ    AX, R11
+	VMOVUPS (R11), Y3
+	ADDQ    AX, R11
+	VMOVUPS (R11), Y4
+	ADDQ    AX, R11
+	VMOVUPS (R11), Y5
+	VMOVAPS Y5, Y6 // rows 6 and 7 are not stored
+	VMOVAPS Y5, Y7
+	TRANS8
+	STORE6(Y8, X8, 0)
+	STORE6(Y9, X9, 24)
+	STORE6(Y10, X10, 48)
+	STORE6(Y11, X11, 72)
+	STORE6(Y12, X12, 96)
+	STORE6(Y13, X13, 120)
+	STORE6(Y14, X14, 144)
+	STORE6(Y15, X15, 168)
+	ADDQ $32, SI  // next 8 values of k
+	ADDQ $192, DI // 8 rows of 6
+	DECQ CX
+	JNZ  loop6
+
+done6:
 	VZEROUPPER
 	RET

@@ -146,7 +146,7 @@ func gemmUnit(v *gemmVariant, buf *gemmBuffers, transA, transB bool, i0, i1, j0,
 				ap = pa[off : off+panelsM*mr*kc]
 			} else {
 				buf.a = grow(buf.a, panelsM*mr*kc)
-				packA(transA, a, lda, ic, mc, pc, kc, mr, buf.a)
+				packA(v, transA, a, lda, ic, mc, pc, kc, buf.a)
 				ap = buf.a
 			}
 			for jp := range panelsN {
@@ -201,7 +201,7 @@ func packAllA(v *gemmVariant, transA bool, m, k int, a []float32, lda int, dst [
 	kb := kBlock(k)
 	for pc := 0; pc < k; pc += kb {
 		kc := min(kb, k-pc)
-		packA(transA, a, lda, 0, m, pc, kc, v.mr, dst[pc*mp:pc*mp+mp*kc])
+		packA(v, transA, a, lda, 0, m, pc, kc, dst[pc*mp:pc*mp+mp*kc])
 	}
 }
 
@@ -217,9 +217,10 @@ func packedBIndex(nr, n, k, p, j int) int {
 }
 
 // packA copies rows [r0, r0+mc) and columns [pc, pc+kc) of op(A) into dst as
-// mr-row panels: panel q holds dst[q*mr*kc + p*mr + i] = op(A)[r0+q*mr+i][pc+p],
+// panels of mr = v.mr rows: panel q holds dst[q*mr*kc + p*mr + i] = op(A)[r0+q*mr+i][pc+p],
 // zero for rows past r0+mc.
-func packA(transA bool, a []float32, lda, r0, mc, pc, kc, mr int, dst []float32) {
+func packA(v *gemmVariant, transA bool, a []float32, lda, r0, mc, pc, kc int, dst []float32) {
+	mr := v.mr
 	for q := range ceilDiv(mc, mr) {
 		row := r0 + q*mr
 		rows := min(mr, r0+mc-row)
@@ -228,7 +229,9 @@ func packA(transA bool, a []float32, lda, r0, mc, pc, kc, mr int, dst []float32)
 			// op(A)[i][p] = a[p*lda+i]: each k step is a contiguous run of rows.
 			if mr == 6 && rows == 6 {
 				for p := range kc {
-					*(*[6]float32)(d[p*6:]) = *(*[6]float32)(a[(pc+p)*lda+row:])
+					s := a[(pc+p)*lda+row : (pc+p)*lda+row+6 : (pc+p)*lda+row+6]
+					dp := d[p*6 : p*6+6 : p*6+6]
+					dp[0], dp[1], dp[2], dp[3], dp[4], dp[5] = s[0], s[1], s[2], s[3], s[4], s[5]
 				}
 				continue
 			}
@@ -244,9 +247,13 @@ func packA(transA bool, a []float32, lda, r0, mc, pc, kc, mr int, dst []float32)
 			// The common full panel: read six rows side by side and write
 			// the panel in order, rather than striding through it.
 			o := row*lda + pc
+			done := 0
+			if v.panelA6 != nil {
+				done = v.panelA6(a[o:], lda, kc, d)
+			}
 			r0, r1, r2 := a[o:o+kc], a[o+lda:o+lda+kc], a[o+2*lda:o+2*lda+kc]
 			r3, r4, r5 := a[o+3*lda:o+3*lda+kc], a[o+4*lda:o+4*lda+kc], a[o+5*lda:o+5*lda+kc]
-			for p := range kc {
+			for p := done; p < kc; p++ {
 				dp := d[p*6 : p*6+6 : p*6+6]
 				dp[0], dp[1], dp[2], dp[3], dp[4], dp[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
 			}

@@ -48,6 +48,10 @@ type gemmVariant struct {
 	// transposed B operand, dst[p*nr+j] = b[j*ldb+p] for j < nr, and
 	// returns how many of the kc rows it wrote (packB does the rest).
 	transPanel func(b []float32, ldb, kc int, dst []float32) int
+	// panelA6, when not nil, packs the first values of k of a full 6-row
+	// panel of a row-major A, dst[p*6+i] = a[i*lda+p], and returns how many
+	// of the kc it wrote (packA does the rest).
+	panelA6 func(a []float32, lda, kc int, dst []float32) int
 
 	// available reports whether this machine can run the kernel.
 	available func() bool
