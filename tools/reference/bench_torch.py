@@ -14,10 +14,17 @@ tensor/gemm_bench_test.go and tensor/conv_bench_test.go:
 "forward+backward" runs the forward pass and the gradients with respect to the
 input, the weight and the bias.
 
+torch.mm and numpy use the BLAS behind Debian's libblas.so.3: OpenBLAS once
+`apt-get install libopenblas0-pthread` has run (the reference the SGEMM figures
+are quoted against), the slow reference BLAS otherwise; the header line names it.
+
 Usage: /usr/bin/python3 tools/reference/bench_torch.py [--threads 1,2] [--seconds 1] [--bench REGEXP]
 """
 import argparse
+import os
 import re
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -96,21 +103,41 @@ def conv(name, threads, seconds, n, c, h, w, k, ksize, pad, groups):
         line(f"BenchmarkTorch{name}/forward+backward", threads, it, s, 3 * flop)
 
 
+def blas_name():
+    """The BLAS library numpy's process has loaded, from /proc/self/maps."""
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if "blas" in line}
+        return ", ".join(sorted(os.path.basename(l) for l in libs if "/" in l)) or "BLAS unknown"
+    except OSError:
+        return "BLAS unknown"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
     ap.add_argument("--seconds", type=float, default=1.0, help="minimum time per figure")
     ap.add_argument("--bench", default="", help="only the figures whose name matches this regexp")
+    ap.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
     global PATTERN
     PATTERN = re.compile(args.bench)
-    print(f"# torch {torch.__version__} (mkldnn {torch.backends.mkldnn.is_available()}), "
-          f"numpy {np.__version__}; numpy's thread count is its BLAS's own")
-    for t in (int(v) for v in args.threads.split(",")):
-        torch.set_num_threads(t)
-        sgemm(t, args.seconds)
-        conv("Conv3x3", t, args.seconds, 8, 64, 56, 56, 64, 3, 1, 1)
-        conv("Depthwise7x7", t, args.seconds, 8, 96, 56, 56, 96, 7, 3, 96)
+    if not args.child:
+        # The BLAS under torch.mm and numpy (OpenBLAS where Debian's
+        # libopenblas0 is installed) fixes its thread count when it loads, so
+        # each thread count runs in a child process with it set.
+        print(f"# torch {torch.__version__} (mkldnn {torch.backends.mkldnn.is_available()}), "
+              f"numpy {np.__version__} ({blas_name()})", flush=True)
+        for t in args.threads.split(","):
+            env = dict(os.environ, OPENBLAS_NUM_THREADS=t, OMP_NUM_THREADS=t)
+            subprocess.run([sys.executable, __file__, "--child", t, "--seconds", str(args.seconds),
+                            "--bench", args.bench], env=env, check=True)
+        return
+    t = args.child
+    torch.set_num_threads(t)
+    sgemm(t, args.seconds)
+    conv("Conv3x3", t, args.seconds, 8, 64, 56, 56, 64, 3, 1, 1)
+    conv("Depthwise7x7", t, args.seconds, 8, 96, 56, 56, 96, 7, 3, 96)
 
 
 if __name__ == "__main__":
