@@ -30,3 +30,12 @@ type Backbone interface {
 	// OutStrides returns the stride, relative to the input, of each output map.
 	OutStrides() []int
 }
+
+// InitReporter is implemented by modules that load weights of their own
+// when built (a backbone's init.checkpoint, mmengine's init_cfg of type
+// Pretrained), so that the engine can say what the file initialised.
+// InitCheckpoint returns the file loaded ("" when none was) and how its keys
+// matched the module's own keys.
+type InitReporter interface {
+	InitCheckpoint() (path string, report nn.LoadReport)
+}

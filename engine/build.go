@@ -205,6 +205,7 @@ func Build(cfg config.Node, opts BuildOptions) (r *Runner, err error) {
 		Loop: loop, WorkDir: workDir, Seed: seed, ConfigHash: cfg.Hash(), Log: log,
 	}
 	log.Printf("work dir %s, seed %d\n", workDir, seed)
+	logInitLoads(log, model)
 	if lrNote != "" {
 		log.Printf("%s\n", lrNote)
 	}

@@ -122,6 +122,21 @@ func Params(m Module) []*Var {
 	return out
 }
 
+// WalkModules calls fn for m and every descendant, parents first in
+// registration order, with the module's key prefix ("" for m, then
+// "backbone.", "backbone.layers.0.", ...).
+func WalkModules(m Module, fn func(prefix string, mod Module)) {
+	fn("", m)
+	walkChildren(m, "", fn)
+}
+
+func walkChildren(m Module, prefix string, fn func(string, Module)) {
+	for _, c := range m.Base().children {
+		fn(prefix+c.name+".", c.m)
+		walkChildren(c.m, prefix+c.name+".", fn)
+	}
+}
+
 func walk(m Module, prefix string, fn func(prefix string, b *ModuleBase)) {
 	b := m.Base()
 	fn(prefix, b)
@@ -171,6 +186,7 @@ type LoadReport struct {
 	Missing    []string        // keys of the module absent from the state dict
 	Unexpected []string        // keys of the state dict the module does not have
 	Mismatched []ShapeMismatch // keys present in both with different shapes (never loaded)
+	Loaded     []string        // keys of the module copied from the state dict, in state-dict order
 }
 
 // String lists the report's keys, one kind per line.
@@ -216,9 +232,10 @@ func LoadStateDict(m Module, sd map[string]*tensor.Tensor, strict bool) (LoadRep
 		return r, fmt.Errorf("nn: load state dict (strict): %d missing keys (first %s), %d unexpected keys (first %s)",
 			len(r.Missing), first(r.Missing), len(r.Unexpected), first(r.Unexpected))
 	}
-	for k, dst := range own {
+	for _, k := range StateKeys(m) {
 		if src, ok := sd[k]; ok {
-			dst.CopyFrom(src)
+			own[k].CopyFrom(src)
+			r.Loaded = append(r.Loaded, k)
 		}
 	}
 	return r, nil

@@ -96,6 +96,10 @@ func (m *ResNet) LoadCheckpoint(name string) (nn.LoadReport, error) {
 
 func (m *ResNet) loadInit(name string) error {
 	r, err := m.LoadCheckpoint(name)
-	m.InitReport = r
+	m.InitPath, m.InitReport = name, r
 	return err
 }
+
+// InitCheckpoint returns the init checkpoint loaded when the backbone was
+// built and how its keys matched (backbone.InitReporter).
+func (m *ResNet) InitCheckpoint() (string, nn.LoadReport) { return m.InitPath, m.InitReport }

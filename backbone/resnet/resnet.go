@@ -88,7 +88,9 @@ type ResNet struct {
 	widths   [numStages]int // output channels of each stage
 	channels []int          // of the outputs
 	strides  []int          // of the outputs
-	// InitReport says how the init checkpoint matched (empty without one).
+	// InitPath is the init checkpoint loaded ("" without one) and
+	// InitReport how its keys matched the backbone's.
+	InitPath   string
 	InitReport nn.LoadReport
 }
 

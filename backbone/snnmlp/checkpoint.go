@@ -54,6 +54,10 @@ func (m *SNNMLP) LoadCheckpoint(path string) (nn.LoadReport, error) {
 
 func (m *SNNMLP) loadInit(path string) error {
 	r, err := m.LoadCheckpoint(path)
-	m.InitReport = r
+	m.InitPath, m.InitReport = path, r
 	return err
 }
+
+// InitCheckpoint returns the init checkpoint loaded when the backbone was
+// built and how its keys matched (backbone.InitReporter).
+func (m *SNNMLP) InitCheckpoint() (string, nn.LoadReport) { return m.InitPath, m.InitReport }
