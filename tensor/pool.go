@@ -82,13 +82,17 @@ func (p *Pool) Put(b []float32) {
 
 // New returns a zeroed tensor whose buffer comes from the pool.
 func (p *Pool) New(shape ...int) *Tensor {
-	return &Tensor{shape: append([]int(nil), shape...), data: p.Get(Numel(shape))}
+	return newTensor(shape, p.Get(Numel(shape)))
 }
 
 // NewDirty is New without zeroing, for kernels that write every element.
 func (p *Pool) NewDirty(shape ...int) *Tensor {
-	return &Tensor{shape: append([]int(nil), shape...), data: p.GetDirty(Numel(shape))}
+	return newTensor(shape, p.GetDirty(Numel(shape)))
 }
+
+// releasedShape is the shape of every released tensor. Shapes are never
+// modified in place, so one slice serves them all without an allocation.
+var releasedShape = []int{0}
 
 // Release gives t's buffer back to the pool and empties t.
 func (p *Pool) Release(t *Tensor) {
@@ -97,5 +101,5 @@ func (p *Pool) Release(t *Tensor) {
 	}
 	p.Put(t.data)
 	t.data = nil
-	t.shape = []int{0}
+	t.shape = releasedShape
 }

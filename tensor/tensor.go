@@ -14,13 +14,26 @@ import (
 type Tensor struct {
 	shape []int     // never nil; len 0 means a scalar holding data[0]
 	data  []float32 // len(data) == product(shape)
+	dims  [4]int    // holds shape when it has at most 4 dimensions: one allocation per tensor, not two
+}
+
+// newTensor returns a tensor of the given shape (copied) over data.
+func newTensor(shape []int, data []float32) *Tensor {
+	t := &Tensor{data: data}
+	if len(shape) <= len(t.dims) {
+		t.shape = t.dims[:len(shape):len(shape)]
+		copy(t.shape, shape)
+	} else {
+		t.shape = append([]int(nil), shape...)
+	}
+	return t
 }
 
 // New returns a zero-filled tensor of the given shape.
 // It panics if a dimension is negative.
 func New(shape ...int) *Tensor {
 	n := Numel(shape)
-	return &Tensor{shape: append([]int(nil), shape...), data: make([]float32, n)}
+	return newTensor(shape, make([]float32, n))
 }
 
 // FromData wraps data (not copied) as a tensor of the given shape.
@@ -29,7 +42,7 @@ func FromData(data []float32, shape ...int) *Tensor {
 	if len(data) != Numel(shape) {
 		panic(fmt.Sprintf("%s: %d values for shape %v", errDataLen, len(data), shape))
 	}
-	return &Tensor{shape: append([]int(nil), shape...), data: data}
+	return newTensor(shape, data)
 }
 
 // Full returns a tensor of the given shape filled with v.
@@ -113,7 +126,7 @@ func InferShape(n int, shape []int) []int {
 
 // Clone returns a deep copy of t.
 func (t *Tensor) Clone() *Tensor {
-	return &Tensor{shape: append([]int(nil), t.shape...), data: append([]float32(nil), t.data...)}
+	return newTensor(t.shape, append([]float32(nil), t.data...))
 }
 
 // CopyFrom copies src's values into t. It panics if the element counts differ.
