@@ -146,7 +146,7 @@ func (p ConvParams) panelsFit(v *gemmVariant) bool {
 func convPanels(v *gemmVariant, p ConvParams, pw, x, bias, y []float32, accumulate bool) {
 	ohw := p.OutH() * p.OutW()
 	panels := ceilDiv(ohw, v.nr)
-	Parallel(p.N*p.Groups*panels, 1, func(lo, hi int) {
+	ParallelDynamic(p.N*p.Groups*panels, 1, func(lo, hi int) {
 		buf := gemmBufPool.Get().(*gemmBuffers)
 		buf.edge = grow(buf.edge, v.mr*v.nr)
 		for u := lo; u < hi; {
@@ -372,7 +372,7 @@ func Conv2dBackwardFilter(p ConvParams, x, dy, dw, dbias []float32) {
 	// same way whatever the split.
 	cg := p.C / p.Groups
 	v := currentGemm()
-	Parallel(p.Groups*cg, 1, func(lo, hi int) {
+	ParallelDynamic(p.Groups*cg, 1, func(lo, hi int) {
 		col := getCol(p)
 		for u := lo; u < hi; {
 			g, c0 := u/cg, u%cg
@@ -425,7 +425,7 @@ func putCol(col *[]float32) { colPool.Put(col) }
 func perImage(p ConvParams, fn func(n int, col []float32, serial bool)) {
 	workers := gemmWorkers()
 	if workers > 1 && (p.N >= 2*workers || p.N%workers == 0) {
-		Parallel(p.N, 1, func(lo, hi int) {
+		ParallelDynamic(p.N, 1, func(lo, hi int) {
 			col := getCol(p)
 			for n := lo; n < hi; n++ {
 				fn(n, *col, true)
