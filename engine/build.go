@@ -76,15 +76,16 @@ type randomnessOptions struct {
 //	                             paramwise_cfg {custom_keys, norm_decay_mult, bias_decay_mult}, clip_grad {max_norm}
 //	param_scheduler            list of LinearLR, ConstantLR, StepLR, MultiStepLR, CosineAnnealingLR, PolyLR
 //	train_cfg                  type: EpochBasedTrainLoop|IterBasedTrainLoop (or by_epoch), max_epochs|max_iters, val_interval
-//	default_hooks              logger {interval}, checkpoint {interval, max_keep_ckpts, save_best, by_epoch, rule};
-//	                             timer, param_scheduler, sampler_seed, visualization accepted
+//	default_hooks              timer, logger {interval}, param_scheduler, checkpoint {interval, max_keep_ckpts,
+//	                             save_best, by_epoch, rule}, each {type, priority} from HookRegistry;
+//	                             sampler_seed, visualization accepted
+//	custom_hooks               list of {type: EMAHook|CheckInvalidLossHook|EarlyStoppingHook, priority, ...}
 //	auto_scale_lr              enable, base_batch_size
 //	randomness                 seed (deterministic, diff_rank_seed accepted)
 //	work_dir, load_from, resume
 //
 // Other top-level keys (val_cfg, test_cfg, env_cfg, log_level, data_root,
-// ...) are left alone, as mmengine leaves variables of a config alone;
-// custom_hooks is an error.
+// ...) are left alone, as mmengine leaves variables of a config alone.
 //
 // Missing data is reported before anything is built, with where the data
 // was expected, the key that sets it and how to make a small dataset. The
@@ -105,9 +106,9 @@ func Build(cfg config.Node, opts BuildOptions) (r *Runner, err error) {
 		}
 	}
 
-	if ch := cfg.Field("custom_hooks"); ch.Len() > 0 {
-		return nil, &config.Error{File: ch.File(), Line: ch.Line(), Path: "custom_hooks",
-			Msg: "custom hooks are not supported: dp's runner has logging, checkpoints, validation and the schedule built in (default_hooks); remove custom_hooks"}
+	custom, err := BuildCustomHooks(cfg.Field("custom_hooks"))
+	if err != nil {
+		return nil, err
 	}
 	resumeFrom, loadFrom, wantResume, err := resumePlan(cfg, opts, workDir)
 	if err != nil {
@@ -152,10 +153,11 @@ func Build(cfg config.Node, opts BuildOptions) (r *Runner, err error) {
 	if err != nil {
 		return nil, err
 	}
-	loop, err := BuildLoop(cfg, metrics)
+	loop, hooks, err := buildLoop(cfg, metrics)
 	if err != nil {
 		return nil, err
 	}
+	hooks = append(hooks, custom...)
 	if loop.SaveBest != "" && !hasVal {
 		return nil, &config.Error{File: cfg.Get("default_hooks.checkpoint.save_best").File(), Line: cfg.Get("default_hooks.checkpoint.save_best").Line(),
 			Path: "default_hooks.checkpoint.save_best", Msg: "save_best needs validation: add val_dataloader and val_evaluator, or remove save_best"}
@@ -202,7 +204,7 @@ func Build(cfg config.Node, opts BuildOptions) (r *Runner, err error) {
 	r = &Runner{
 		Model: model, Optimizer: opt, Schedule: sched,
 		TrainLoader: train, ValLoader: val, Metrics: metrics,
-		Loop: loop, WorkDir: workDir, Seed: seed, ConfigHash: cfg.Hash(), Log: log,
+		Loop: loop, WorkDir: workDir, Seed: seed, ConfigHash: cfg.Hash(), Log: log, Hooks: hooks,
 	}
 	log.Printf("work dir %s, seed %d\n", workDir, seed)
 	logInitLoads(log, model)

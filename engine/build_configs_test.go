@@ -34,6 +34,9 @@ func TestZooConfigsDecode(t *testing.T) {
 		if _, err := BuildLoop(cfg, []Metric{acc}); err != nil {
 			t.Errorf("%v", err)
 		}
+		if _, err := BuildCustomHooks(cfg.Field("custom_hooks")); err != nil {
+			t.Errorf("%v", err)
+		}
 		if _, _, err := autoScaleLR(cfg, false); err != nil {
 			t.Errorf("%v", err)
 		}

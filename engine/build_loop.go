@@ -19,64 +19,46 @@ type TrainLoopOptions struct {
 	ValInterval int    `yaml:"val_interval"` // default 1 (epoch-based) or 1000 iterations, as mmengine
 }
 
-// HooksOptions are the keys of default_hooks that dp reads. The timer,
-// param_scheduler and sampler_seed hooks of mmdet's runtime are built in
-// (timing, the schedule and per-epoch seeding always run), so only their
-// type is checked; visualization is accepted and ignored (dp draws with
-// dp test --show-dir and dp infer).
+// HooksOptions are the keys of default_hooks. Each of timer, logger,
+// param_scheduler and checkpoint is a hook mapping built from HookRegistry
+// (its type defaults to the one type the key may hold: IterTimerHook,
+// LoggerHook, ParamSchedulerHook, CheckpointHook); absent, it is that hook
+// with its defaults; null removes it (except param_scheduler, which sets
+// the learning rate). sampler_seed is accepted for mmdet configs
+// (DistSamplerSeedHook: dp's loader reseeds each epoch's shuffle from the
+// seed and the epoch itself) and visualization is accepted and ignored (dp
+// draws with dp test --show-dir and dp infer).
 type HooksOptions struct {
-	Timer          *typeOnly          `yaml:"timer"`
-	Logger         LoggerHookOptions  `yaml:"logger"`
-	ParamScheduler *typeOnly          `yaml:"param_scheduler"`
-	Checkpoint     CheckpointHookOpts `yaml:"checkpoint"`
-	SamplerSeed    *typeOnly          `yaml:"sampler_seed"`
-	Visualization  config.Node        `yaml:"visualization"`
+	Timer          config.Node `yaml:"timer"`
+	Logger         config.Node `yaml:"logger"`
+	ParamScheduler config.Node `yaml:"param_scheduler"`
+	Checkpoint     config.Node `yaml:"checkpoint"`
+	SamplerSeed    *typeOnly   `yaml:"sampler_seed"`
+	Visualization  config.Node `yaml:"visualization"`
 }
 
 type typeOnly struct {
 	Type string `yaml:"type"`
 }
 
-// LoggerHookOptions are the keys of default_hooks.logger.
-type LoggerHookOptions struct {
-	Type     string `yaml:"type"`     // LoggerHook
-	Interval int    `yaml:"interval"` // log every this many iterations; default 50
-}
-
-// CheckpointHookOpts are the keys of default_hooks.checkpoint.
-type CheckpointHookOpts struct {
-	Type string `yaml:"type"` // CheckpointHook
-	// Interval saves every this many epochs (iterations when the loop is
-	// iteration-based); default 1 epoch, or val_interval iterations.
-	Interval int `yaml:"interval"`
-	// ByEpoch must agree with the loop; it is accepted for mmengine configs.
-	ByEpoch *bool `yaml:"by_epoch"`
-	// MaxKeepCkpts keeps the newest this many periodic checkpoints; -1 or
-	// 0 keeps all (mmengine's default -1).
-	MaxKeepCkpts int `yaml:"max_keep_ckpts"`
-	// SaveBest names the metric whose best value is kept as
-	// best_<metric>_<epoch|iter>_N.safetensors; "auto" takes the first
-	// metric of val_evaluator. mmengine prefixes such as "coco/" are
-	// accepted and dropped.
-	SaveBest string `yaml:"save_best"`
-	// Rule is "greater" (the only rule dp has: every dp metric is a score).
-	Rule string `yaml:"rule"`
-	// SaveLast is accepted for mmengine configs: the last checkpoint is
-	// always saved.
-	SaveLast *bool `yaml:"save_last"`
-}
-
 // BuildLoop reads train_cfg and default_hooks into LoopOptions; metrics
 // are the validation metrics, which save_best: auto chooses from.
 func BuildLoop(cfg config.Node, metrics []Metric) (LoopOptions, error) {
+	lo, _, err := buildLoop(cfg, metrics)
+	return lo, err
+}
+
+// buildLoop is BuildLoop that also returns the hooks of default_hooks, in
+// their order.
+func buildLoop(cfg config.Node, metrics []Metric) (LoopOptions, []Hook, error) {
 	var lo LoopOptions
 	tn := cfg.Field("train_cfg")
 	if !tn.Exists() {
-		return lo, &config.Error{File: cfg.File(), Path: "train_cfg", Msg: "missing: add train_cfg: {type: EpochBasedTrainLoop, max_epochs: 12, val_interval: 1} or {type: IterBasedTrainLoop, max_iters: 80000, val_interval: 8000}"}
+		return lo, nil, &config.Error{File: cfg.File(), Path: "train_cfg", Msg: "missing: add train_cfg: {type: EpochBasedTrainLoop, max_epochs: 12, val_interval: 1} or {type: IterBasedTrainLoop, max_iters: 80000, val_interval: 8000}"}
 	}
 	var t TrainLoopOptions
 	if err := tn.Decode(&t); err != nil {
-		return lo, err
+		return lo, nil, err
 	}
 	switch {
 	case t.Type == "EpochBasedTrainLoop":
@@ -87,26 +69,26 @@ func BuildLoop(cfg config.Node, metrics []Metric) (LoopOptions, error) {
 		lo.ByEpoch = t.ByEpoch == nil || *t.ByEpoch
 	default:
 		n := tn.Field("type")
-		return lo, &config.Error{File: n.File(), Line: n.Line(), Path: n.Path(), Msg: fmt.Sprintf("unknown train loop %q: want EpochBasedTrainLoop or IterBasedTrainLoop", t.Type)}
+		return lo, nil, &config.Error{File: n.File(), Line: n.Line(), Path: n.Path(), Msg: fmt.Sprintf("unknown train loop %q: want EpochBasedTrainLoop or IterBasedTrainLoop", t.Type)}
 	}
 	if t.Type != "" && t.ByEpoch != nil && *t.ByEpoch != lo.ByEpoch {
 		n := tn.Field("by_epoch")
-		return lo, &config.Error{File: n.File(), Line: n.Line(), Path: n.Path(), Msg: fmt.Sprintf("by_epoch %v contradicts type %s", *t.ByEpoch, t.Type)}
+		return lo, nil, &config.Error{File: n.File(), Line: n.Line(), Path: n.Path(), Msg: fmt.Sprintf("by_epoch %v contradicts type %s", *t.ByEpoch, t.Type)}
 	}
 	if lo.ByEpoch {
 		if t.MaxEpochs <= 0 {
-			return lo, &config.Error{File: tn.File(), Line: tn.Line(), Path: "train_cfg.max_epochs", Msg: fmt.Sprintf("an epoch-based loop needs max_epochs > 0, got %d", t.MaxEpochs)}
+			return lo, nil, &config.Error{File: tn.File(), Line: tn.Line(), Path: "train_cfg.max_epochs", Msg: fmt.Sprintf("an epoch-based loop needs max_epochs > 0, got %d", t.MaxEpochs)}
 		}
 		if t.MaxIters != 0 {
-			return lo, &config.Error{File: tn.File(), Line: tn.Line(), Path: "train_cfg.max_iters", Msg: "an epoch-based loop takes max_epochs, not max_iters (use type: IterBasedTrainLoop to count iterations)"}
+			return lo, nil, &config.Error{File: tn.File(), Line: tn.Line(), Path: "train_cfg.max_iters", Msg: "an epoch-based loop takes max_epochs, not max_iters (use type: IterBasedTrainLoop to count iterations)"}
 		}
 		lo.MaxEpochs, lo.ValInterval = t.MaxEpochs, 1
 	} else {
 		if t.MaxIters <= 0 {
-			return lo, &config.Error{File: tn.File(), Line: tn.Line(), Path: "train_cfg.max_iters", Msg: fmt.Sprintf("an iteration-based loop needs max_iters > 0, got %d", t.MaxIters)}
+			return lo, nil, &config.Error{File: tn.File(), Line: tn.Line(), Path: "train_cfg.max_iters", Msg: fmt.Sprintf("an iteration-based loop needs max_iters > 0, got %d", t.MaxIters)}
 		}
 		if t.MaxEpochs != 0 {
-			return lo, &config.Error{File: tn.File(), Line: tn.Line(), Path: "train_cfg.max_epochs", Msg: "an iteration-based loop takes max_iters, not max_epochs (use type: EpochBasedTrainLoop to count epochs)"}
+			return lo, nil, &config.Error{File: tn.File(), Line: tn.Line(), Path: "train_cfg.max_epochs", Msg: "an iteration-based loop takes max_iters, not max_epochs (use type: EpochBasedTrainLoop to count epochs)"}
 		}
 		lo.MaxIters, lo.ValInterval = t.MaxIters, 1000
 	}
@@ -114,46 +96,91 @@ func BuildLoop(cfg config.Node, metrics []Metric) (LoopOptions, error) {
 		lo.ValInterval = t.ValInterval
 	}
 	if lo.ValInterval < 0 {
-		return lo, &config.Error{File: tn.File(), Line: tn.Line(), Path: "train_cfg.val_interval", Msg: fmt.Sprintf("val_interval %d must not be negative", lo.ValInterval)}
+		return lo, nil, &config.Error{File: tn.File(), Line: tn.Line(), Path: "train_cfg.val_interval", Msg: fmt.Sprintf("val_interval %d must not be negative", lo.ValInterval)}
 	}
 
-	hn := cfg.Field("default_hooks")
-	h := HooksOptions{Logger: LoggerHookOptions{Interval: 50}, Checkpoint: CheckpointHookOpts{Interval: 0, MaxKeepCkpts: -1, Rule: "greater"}}
-	if err := hn.Decode(&h); err != nil {
-		return lo, err
+	return buildDefaultHooks(cfg.Field("default_hooks"), lo, metrics)
+}
+
+// buildDefaultHooks builds the hooks of default_hooks (n) in their order
+// and copies their options into lo: LogInterval, CheckpointInterval,
+// MaxKeepCkpts and SaveBest (resolved: auto becomes the first metric's
+// key).
+func buildDefaultHooks(n config.Node, lo LoopOptions, metrics []Metric) (LoopOptions, []Hook, error) {
+	var h HooksOptions
+	if err := n.Decode(&h); err != nil {
+		return lo, nil, err
 	}
-	for _, c := range []struct {
-		key, want string
-		got       string
-	}{
-		{"timer", "IterTimerHook", typeOf(h.Timer)},
-		{"logger", "LoggerHook", h.Logger.Type},
-		{"param_scheduler", "ParamSchedulerHook", typeOf(h.ParamScheduler)},
-		{"checkpoint", "CheckpointHook", h.Checkpoint.Type},
-		{"sampler_seed", "DistSamplerSeedHook", typeOf(h.SamplerSeed)},
-	} {
-		if c.got != "" && c.got != c.want {
-			n := hn.Get(c.key + ".type")
-			return lo, &config.Error{File: n.File(), Line: n.Line(), Path: n.Path(), Msg: fmt.Sprintf("hook type %q: default_hooks.%s must be %s", c.got, c.key, c.want)}
+	if t := typeOf(h.SamplerSeed); t != "" && t != "DistSamplerSeedHook" {
+		tn := n.Get("sampler_seed.type")
+		return lo, nil, &config.Error{File: tn.File(), Line: tn.Line(), Path: tn.Path(), Msg: fmt.Sprintf("hook type %q: default_hooks.sampler_seed must be DistSamplerSeedHook", t)}
+	}
+	var hooks []Hook
+	for _, slot := range defaultHookSlots {
+		hook, err := buildDefaultHook(n.Field(slot.key), slot.key, slot.typ)
+		if err != nil {
+			return lo, nil, err
+		}
+		if hook == nil {
+			continue
+		}
+		hooks = append(hooks, hook)
+		switch hook := hook.(type) {
+		case *LoggerHook:
+			if hook.Interval <= 0 {
+				in := n.Get("logger.interval")
+				return lo, nil, &config.Error{File: in.File(), Line: in.Line(), Path: "default_hooks.logger.interval", Msg: fmt.Sprintf("interval %d must be positive", hook.Interval)}
+			}
+			lo.LogInterval = hook.Interval
+		case *CheckpointHook:
+			if err := resolveCheckpointHook(n, hook, &lo, metrics); err != nil {
+				return lo, nil, err
+			}
 		}
 	}
-	if h.Logger.Interval <= 0 {
-		n := hn.Get("logger.interval")
-		return lo, &config.Error{File: n.File(), Line: n.Line(), Path: "default_hooks.logger.interval", Msg: fmt.Sprintf("interval %d must be positive", h.Logger.Interval)}
+	return lo, hooks, nil
+}
+
+// buildDefaultHook builds default_hooks.key, whose type must be typ.
+func buildDefaultHook(n config.Node, key, typ string) (Hook, error) {
+	switch n.Kind() {
+	case config.Missing:
+		// The registry's defaults, as if the config said {type: typ}.
+		m, err := config.Parse("default_hooks", []byte("type: "+typ))
+		if err != nil {
+			return nil, err
+		}
+		return HookRegistry.Build(m)
+	case config.Null:
+		if key == "param_scheduler" {
+			return nil, &config.Error{File: n.File(), Line: n.Line(), Path: n.Path(),
+				Msg: "ParamSchedulerHook cannot be removed: it applies param_scheduler; for a fixed learning rate use param_scheduler: [{type: ConstantLR, factor: 1}]"}
+		}
+		return nil, nil
 	}
-	lo.LogInterval = h.Logger.Interval
-	ck := h.Checkpoint
+	if got := n.Type(); got != "" && got != typ && HookRegistry.Has(got) {
+		t := n.Field("type")
+		return nil, &config.Error{File: t.File(), Line: t.Line(), Path: t.Path(),
+			Msg: fmt.Sprintf("hook type %q: default_hooks.%s must be %s (add other hooks to custom_hooks)", got, key, typ)}
+	}
+	return HookRegistry.BuildWithDefaults(n, map[string]any{"type": typ})
+}
+
+// resolveCheckpointHook checks default_hooks.checkpoint (hn is
+// default_hooks) against the loop and resolves save_best.
+func resolveCheckpointHook(hn config.Node, h *CheckpointHook, lo *LoopOptions, metrics []Metric) error {
+	ck := h.CheckpointHookOptions
 	if ck.ByEpoch != nil && *ck.ByEpoch != lo.ByEpoch {
 		n := hn.Get("checkpoint.by_epoch")
-		return lo, &config.Error{File: n.File(), Line: n.Line(), Path: n.Path(), Msg: fmt.Sprintf("by_epoch %v disagrees with the train loop (by_epoch %v): checkpoints follow the loop's unit", *ck.ByEpoch, lo.ByEpoch)}
+		return &config.Error{File: n.File(), Line: n.Line(), Path: n.Path(), Msg: fmt.Sprintf("by_epoch %v disagrees with the train loop (by_epoch %v): checkpoints follow the loop's unit", *ck.ByEpoch, lo.ByEpoch)}
 	}
 	if ck.Interval < 0 {
 		n := hn.Get("checkpoint.interval")
-		return lo, &config.Error{File: n.File(), Line: n.Line(), Path: n.Path(), Msg: fmt.Sprintf("interval %d must be positive", ck.Interval)}
+		return &config.Error{File: n.File(), Line: n.Line(), Path: n.Path(), Msg: fmt.Sprintf("interval %d must be positive", ck.Interval)}
 	}
 	if ck.Rule != "greater" {
 		n := hn.Get("checkpoint.rule")
-		return lo, &config.Error{File: n.File(), Line: n.Line(), Path: n.Path(), Msg: fmt.Sprintf("rule %q is not supported: dp's metrics are all scores, kept by rule greater", ck.Rule)}
+		return &config.Error{File: n.File(), Line: n.Line(), Path: n.Path(), Msg: fmt.Sprintf("rule %q is not supported: dp's metrics are all scores, kept by rule greater", ck.Rule)}
 	}
 	lo.CheckpointInterval = ck.Interval
 	if ck.MaxKeepCkpts > 0 {
@@ -164,11 +191,11 @@ func BuildLoop(cfg config.Node, metrics []Metric) (LoopOptions, error) {
 	case best == "auto":
 		if len(metrics) == 0 {
 			n := hn.Get("checkpoint.save_best")
-			return lo, &config.Error{File: n.File(), Line: n.Line(), Path: n.Path(), Msg: "save_best: auto needs a val_evaluator to take the metric from"}
+			return &config.Error{File: n.File(), Line: n.Line(), Path: n.Path(), Msg: "save_best: auto needs a val_evaluator to take the metric from"}
 		}
 		if lo.SaveBest = firstMetricKey(metrics[0]); lo.SaveBest == "" {
 			n := hn.Get("checkpoint.save_best")
-			return lo, &config.Error{File: n.File(), Line: n.Line(), Path: n.Path(), Msg: fmt.Sprintf("save_best: auto cannot tell the first score of %T: name the metric", metrics[0])}
+			return &config.Error{File: n.File(), Line: n.Line(), Path: n.Path(), Msg: fmt.Sprintf("save_best: auto cannot tell the first score of %T: name the metric", metrics[0])}
 		}
 	default:
 		if i := strings.LastIndex(best, "/"); i >= 0 {
@@ -176,7 +203,8 @@ func BuildLoop(cfg config.Node, metrics []Metric) (LoopOptions, error) {
 		}
 		lo.SaveBest = best
 	}
-	return lo, nil
+	h.maxKeep, h.saveBest = lo.MaxKeepCkpts, lo.SaveBest
+	return nil
 }
 
 func typeOf(t *typeOnly) string {

@@ -21,6 +21,12 @@ import (
 // checkpoint loads as plain weights anywhere a state dict is expected.
 const optimPrefix = "optimizer."
 
+// emaSourcePrefix marks, in a checkpoint written with EMAHook, the model's
+// own (trained) weights; the unprefixed keys then hold the averaged
+// weights, so that evaluating or fine-tuning from the checkpoint uses
+// them, as with mmengine's EMAHook.
+const emaSourcePrefix = "ema_source."
+
 // lastCheckpointFile names the file in the work dir holding the path of the
 // newest checkpoint, as mmengine's last_checkpoint.
 const lastCheckpointFile = "last_checkpoint"
@@ -78,6 +84,12 @@ func decodeMeta(path string, md map[string]string) (CheckpointMeta, error) {
 // SaveCheckpoint writes the model's state dict, the optimizer state (if opt
 // is not nil) and meta to path atomically (temp file, fsync, rename).
 func SaveCheckpoint(path string, model nn.Module, opt optim.Optimizer, meta CheckpointMeta) error {
+	return checkpointState(model, opt, meta).write(path)
+}
+
+// checkpointState collects what SaveCheckpoint writes. The tensors are the
+// model's and optimizer's own, not copies.
+func checkpointState(model nn.Module, opt optim.Optimizer, meta CheckpointMeta) *CheckpointState {
 	all := map[string]*tensor.Tensor{}
 	for k, t := range nn.StateDict(model) {
 		all[k] = t
@@ -87,7 +99,12 @@ func SaveCheckpoint(path string, model nn.Module, opt optim.Optimizer, meta Chec
 			all[optimPrefix+k] = t
 		}
 	}
-	if err := checkpoint.WriteSafetensors(path, all, meta.encode()); err != nil {
+	return &CheckpointState{Tensors: all, Meta: meta.encode()}
+}
+
+// write writes the checkpoint to path atomically.
+func (ck *CheckpointState) write(path string) error {
+	if err := checkpoint.WriteSafetensors(path, ck.Tensors, ck.Meta); err != nil {
 		return fmt.Errorf("engine: save checkpoint: %w", err)
 	}
 	return nil
@@ -95,7 +112,9 @@ func SaveCheckpoint(path string, model nn.Module, opt optim.Optimizer, meta Chec
 
 // LoadWeights reads model weights from a dp checkpoint, a safetensors file or
 // a PyTorch .pth/.pt file into model and returns the load report. Optimizer
-// state in a dp checkpoint is skipped. With strict, missing or unexpected
+// state in a dp checkpoint is skipped, and so are the trained weights kept
+// beside the averaged ones by EMAHook: a checkpoint written with EMAHook
+// loads its exponential moving average. With strict, missing or unexpected
 // keys are errors; a shape mismatch always is.
 func LoadWeights(path string, model nn.Module, strict bool) (nn.LoadReport, error) {
 	f, err := checkpoint.Read(path)
@@ -104,7 +123,7 @@ func LoadWeights(path string, model nn.Module, strict bool) (nn.LoadReport, erro
 	}
 	sd := map[string]*tensor.Tensor{}
 	for k, t := range f.Tensors {
-		if !strings.HasPrefix(k, optimPrefix) {
+		if !strings.HasPrefix(k, optimPrefix) && !strings.HasPrefix(k, emaSourcePrefix) {
 			sd[k] = t
 		}
 	}
@@ -116,7 +135,9 @@ func LoadWeights(path string, model nn.Module, strict bool) (nn.LoadReport, erro
 }
 
 // loadTraining restores model, optimizer and meta from a dp checkpoint.
-func loadTraining(path string, model nn.Module, opt optim.Optimizer) (CheckpointMeta, error) {
+// afterLoad, if not nil, sees the checkpoint first and takes out the keys
+// its hooks added (EMAHook's).
+func loadTraining(path string, model nn.Module, opt optim.Optimizer, afterLoad func(*CheckpointState) error) (CheckpointMeta, error) {
 	f, err := checkpoint.Read(path)
 	if err != nil {
 		return CheckpointMeta{}, err
@@ -125,8 +146,17 @@ func loadTraining(path string, model nn.Module, opt optim.Optimizer) (Checkpoint
 	if err != nil {
 		return meta, err
 	}
+	ck := &CheckpointState{Tensors: f.Tensors, Meta: f.Metadata}
+	if afterLoad != nil {
+		if err := afterLoad(ck); err != nil {
+			return meta, fmt.Errorf("engine: resume from %s: %w", path, err)
+		}
+	}
 	sd, st := map[string]*tensor.Tensor{}, map[string]*tensor.Tensor{}
-	for k, t := range f.Tensors {
+	for k, t := range ck.Tensors {
+		if strings.HasPrefix(k, emaSourcePrefix) {
+			return meta, fmt.Errorf("engine: resume from %s: it was saved with EMAHook (keys %s*): add {type: EMAHook} to custom_hooks to resume it, or start from its averaged weights with load_from", path, emaSourcePrefix)
+		}
 		if s, ok := strings.CutPrefix(k, optimPrefix); ok {
 			st[s] = t
 		} else {

@@ -54,11 +54,54 @@ type Runner struct {
 	// ResumeHint is the command line printed after an interruption.
 	ResumeHint string
 	Log        *Logger
+	// Hooks run at the points of the loop (see Hook), in Priority order.
+	// Nil means the default set (IterTimerHook, LoggerHook,
+	// ParamSchedulerHook, CheckpointHook) with the options of Loop; Build
+	// sets the hooks of default_hooks and custom_hooks.
+	Hooks []Hook
 
 	pos       Position
+	total     int // iterations of the whole run; set by Train
 	bestScore float64
 	bestFile  string
+	stop      string    // why a hook asked training to stop early; "" to go on
+	savedAt   *Position // position of the newest checkpoint written, nil if none
 	pool      *tensor.Pool
+}
+
+// hooks returns the hooks in the order they run, installing the default
+// set first if there are none.
+func (r *Runner) hooks() []Hook {
+	if r.Hooks == nil {
+		r.Hooks = defaultHooks(r.Loop)
+	}
+	SortHooks(r.Hooks)
+	return r.Hooks
+}
+
+// callHooks calls fn on every hook in order and stops at the first error.
+func (r *Runner) callHooks(fn func(h Hook) error) error {
+	for _, h := range r.hooks() {
+		if err := fn(h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TotalIters returns the number of iterations of the whole run, known
+// once Train has started.
+func (r *Runner) TotalIters() int { return r.total }
+
+// StopTraining asks the loop to stop after the current iteration (or the
+// validation a hook calls it from), as mmengine's stop_training: the
+// runner saves a checkpoint, logs why and returns nil from Train.
+func (r *Runner) StopTraining(reason string) { r.stop = reason }
+
+// validationDue reports whether the loop validates at the end of epoch
+// (or iteration) n.
+func (r *Runner) validationDue(n int, last bool) bool {
+	return r.ValLoader != nil && r.Loop.ValInterval > 0 && (n%r.Loop.ValInterval == 0 || last)
 }
 
 // epochStarts returns, for a loop of n epochs, the first iteration of each
@@ -74,7 +117,9 @@ func (r *Runner) epochStarts(n int) []int {
 
 // Resume restores model, optimizer and position from a dp checkpoint.
 func (r *Runner) Resume(path string) error {
-	meta, err := loadTraining(path, r.Model, r.Optimizer)
+	meta, err := loadTraining(path, r.Model, r.Optimizer, func(ck *CheckpointState) error {
+		return r.callHooks(func(h Hook) error { return h.AfterLoadCheckpoint(r, ck) })
+	})
 	if err != nil {
 		return err
 	}
@@ -119,28 +164,26 @@ func (r *Runner) Train(ctx context.Context, losses func(iter int, loss float32))
 		nEpochs = r.Loop.MaxIters/perEpoch + 2
 	}
 	starts := r.epochStarts(nEpochs)
-	total := starts[nEpochs]
+	r.total = starts[nEpochs]
 	if !r.Loop.ByEpoch {
-		total = r.Loop.MaxIters
+		r.total = r.Loop.MaxIters
 	}
 	groups := r.Optimizer.Groups()
-	r.Schedule.ItersPerEpoch, r.Schedule.MaxIters, r.Schedule.MaxEpochs = perEpoch, total, r.Loop.MaxEpochs
-	logEvery := max(r.Loop.LogInterval, 1)
-	ckptEvery := r.Loop.CheckpointInterval
-	if ckptEvery <= 0 {
-		ckptEvery = 1
-		if !r.Loop.ByEpoch {
-			ckptEvery = max(r.Loop.ValInterval, 1)
-		}
-	}
-	win := newWindow()
+	r.Schedule.ItersPerEpoch, r.Schedule.MaxIters, r.Schedule.MaxEpochs = perEpoch, r.total, r.Loop.MaxEpochs
+	r.stop = ""
 	nn.SetTraining(r.Model, true)
-	r.Log.StartBar(total-r.pos.Iter, "train")
+	if err := r.callHooks(func(h Hook) error { return h.BeforeTrain(r) }); err != nil {
+		return err
+	}
+	r.Log.StartBar(r.total-r.pos.Iter, "train")
 	defer r.Log.StartBar(0, "")
-	for r.pos.Iter < total {
+	for r.pos.Iter < r.total {
 		epoch := r.pos.Epoch
 		skip := r.pos.Iter - starts[epoch]
 		seen, ended := 0, true
+		if err := r.callHooks(func(h Hook) error { return h.BeforeTrainEpoch(r, epoch) }); err != nil {
+			return err
+		}
 		for b, err := range r.TrainLoader.Batches(epoch) {
 			if err != nil {
 				return fmt.Errorf("engine: epoch %d: %w", epoch+1, err)
@@ -148,7 +191,10 @@ func (r *Runner) Train(ctx context.Context, losses func(iter int, loss float32))
 			if seen++; seen <= skip {
 				continue
 			}
-			r.Schedule.Apply(groups, r.pos.Iter, epoch)
+			it := &TrainIter{Epoch: epoch, Iter: r.pos.Iter, Batch: b, Values: map[string]float64{}}
+			if err := r.callHooks(func(h Hook) error { return h.BeforeTrainIter(r, it) }); err != nil {
+				return err
+			}
 			loss, parts, err := r.step(b, groups)
 			if err != nil {
 				return err
@@ -156,15 +202,13 @@ func (r *Runner) Train(ctx context.Context, losses func(iter int, loss float32))
 			if losses != nil {
 				losses(r.pos.Iter, loss)
 			}
+			it.Loss = loss
+			for k, v := range parts {
+				it.Values[k] = v
+			}
 			r.pos.Iter++
-			win.add(len(b.Samples), loss, parts)
-			r.Log.StepBar(fmt.Sprintf("epoch %d loss %.4f lr %.2e %.1f img/s", epoch+1, loss, groups[0].LR, win.imagesPerSecond()))
-			if r.pos.Iter%logEvery == 0 || r.pos.Iter == total {
-				vals := win.flush()
-				vals["lr"], vals["memory"] = groups[0].LR, peakMemoryMB()
-				if err := r.Log.Write(Record{Mode: "train", Epoch: epoch + 1, Iter: r.pos.Iter, Values: vals}); err != nil {
-					return err
-				}
+			if err := r.callHooks(func(h Hook) error { return h.AfterTrainIter(r, it) }); err != nil {
+				return err
 			}
 			if ctx.Err() != nil {
 				path, err := r.saveCheckpoint(fmt.Sprintf("iter_%d.safetensors", r.pos.Iter), "")
@@ -174,26 +218,46 @@ func (r *Runner) Train(ctx context.Context, losses func(iter int, loss float32))
 				r.Log.Printf("\ninterrupted after iteration %d; checkpoint saved to %s\nresume with: %s\n", r.pos.Iter, path, r.ResumeHint)
 				return ErrInterrupted
 			}
-			if !r.Loop.ByEpoch {
-				if err := r.afterInterval(r.pos.Iter, ckptEvery, "iter_", r.pos.Iter == total); err != nil {
+			if !r.Loop.ByEpoch && r.validationDue(r.pos.Iter, r.pos.Iter == r.total) {
+				if err := r.validateInTraining(); err != nil {
 					return err
 				}
 			}
-			if r.pos.Iter >= total {
+			if r.pos.Iter >= r.total || r.stop != "" {
 				ended = seen == starts[epoch+1]-starts[epoch]
 				break
 			}
 		}
 		if ended {
 			r.pos.Epoch++
-			if r.Loop.ByEpoch {
-				if err := r.afterInterval(r.pos.Epoch, ckptEvery, "epoch_", r.pos.Iter == total); err != nil {
+			if err := r.callHooks(func(h Hook) error { return h.AfterTrainEpoch(r, epoch) }); err != nil {
+				return err
+			}
+			if r.Loop.ByEpoch && r.validationDue(r.pos.Epoch, r.pos.Iter == r.total) {
+				if err := r.validateInTraining(); err != nil {
 					return err
 				}
 			}
 		}
+		if r.stop != "" {
+			if r.savedAt == nil || *r.savedAt != r.pos {
+				if _, err := r.saveCheckpoint(fmt.Sprintf("iter_%d.safetensors", r.pos.Iter), ""); err != nil {
+					return err
+				}
+			}
+			r.Log.Printf("stopped early after iteration %d: %s\n", r.pos.Iter, r.stop)
+			break
+		}
 	}
-	return nil
+	return r.callHooks(func(h Hook) error { return h.AfterTrain(r) })
+}
+
+// validateInTraining validates during training and returns the model to
+// training mode.
+func (r *Runner) validateInTraining() error {
+	_, err := r.Validate("val")
+	nn.SetTraining(r.Model, true)
+	return err
 }
 
 // window averages the logged values over a logging interval.
@@ -229,37 +293,6 @@ func (w *window) flush() map[string]float64 {
 	return vals
 }
 
-// afterInterval validates and checkpoints at the end of epoch/iteration n.
-func (r *Runner) afterInterval(n, ckptEvery int, prefix string, last bool) error {
-	var scores map[string]float64
-	if r.ValLoader != nil && r.Loop.ValInterval > 0 && (n%r.Loop.ValInterval == 0 || last) {
-		var err error
-		if scores, err = r.Validate("val"); err != nil {
-			return err
-		}
-		nn.SetTraining(r.Model, true)
-	}
-	if n%ckptEvery != 0 && !last {
-		return nil
-	}
-	name := fmt.Sprintf("%s%d.safetensors", prefix, n)
-	best := ""
-	if r.Loop.SaveBest != "" && scores != nil {
-		v, ok := scores[r.Loop.SaveBest]
-		if !ok {
-			return fmt.Errorf("engine: save_best metric %q is not among the metrics computed (%s)", r.Loop.SaveBest, keysOf(scores))
-		}
-		if math.IsNaN(r.bestScore) || v > r.bestScore {
-			best = fmt.Sprintf("best_%s_%s", r.Loop.SaveBest, name)
-			r.bestScore = v
-		}
-	}
-	if _, err := r.saveCheckpoint(name, best); err != nil {
-		return err
-	}
-	return pruneCheckpoints(r.WorkDir, prefix, r.Loop.MaxKeepCkpts, r.bestFile)
-}
-
 func keysOf(m map[string]float64) string {
 	var ks []string
 	for k := range m {
@@ -278,18 +311,24 @@ func (r *Runner) saveCheckpoint(name, best string) (string, error) {
 		r.bestFile = best
 	}
 	meta := CheckpointMeta{Position: r.pos, Seed: r.Seed, ConfigHash: r.ConfigHash, BestScore: r.bestScore, BestFile: r.bestFile}
+	ck := checkpointState(r.Model, r.Optimizer, meta)
+	if err := r.callHooks(func(h Hook) error { return h.BeforeSaveCheckpoint(r, ck) }); err != nil {
+		return "", err
+	}
 	path := filepath.Join(r.WorkDir, name)
-	if err := SaveCheckpoint(path, r.Model, r.Optimizer, meta); err != nil {
+	if err := ck.write(path); err != nil {
 		return "", err
 	}
 	if best != "" {
-		if err := SaveCheckpoint(filepath.Join(r.WorkDir, best), r.Model, r.Optimizer, meta); err != nil {
+		if err := ck.write(filepath.Join(r.WorkDir, best)); err != nil {
 			return "", err
 		}
 	}
 	if err := writeAtomic(filepath.Join(r.WorkDir, lastCheckpointFile), []byte(name+"\n")); err != nil {
 		return "", fmt.Errorf("engine: %w", err)
 	}
+	pos := r.pos
+	r.savedAt = &pos
 	return path, nil
 }
 
@@ -345,8 +384,13 @@ func (r *Runner) Predict(loader *datasets.Loader, fn func(b *datasets.Batch, res
 }
 
 // Validate evaluates the model on ValLoader with every metric and logs the
-// scores under mode ("val" or "test").
+// scores under mode ("val" or "test"). The hooks' BeforeVal runs first,
+// and AfterValEpoch (with the scores) and AfterVal after the scores are
+// logged, so EMAHook evaluates its averaged weights.
 func (r *Runner) Validate(mode string) (map[string]float64, error) {
+	if err := r.callHooks(func(h Hook) error { return h.BeforeVal(r) }); err != nil {
+		return nil, err
+	}
 	for _, m := range r.Metrics {
 		m.Reset()
 	}
@@ -372,6 +416,12 @@ func (r *Runner) Validate(mode string) (map[string]float64, error) {
 		}
 	}
 	if err := r.Log.Write(Record{Mode: mode, Epoch: r.pos.Epoch, Iter: r.pos.Iter, Values: scores}); err != nil {
+		return nil, err
+	}
+	if err := r.callHooks(func(h Hook) error { return h.AfterValEpoch(r, scores) }); err != nil {
+		return nil, err
+	}
+	if err := r.callHooks(func(h Hook) error { return h.AfterVal(r) }); err != nil {
 		return nil, err
 	}
 	return scores, nil
