@@ -52,6 +52,7 @@ func (e *Error) Unwrap() error { return e.Err }
 const (
 	panicDuplicateRegistry = "config: registry %q created twice: first at %s, again at %s"
 	panicDuplicateName     = "config: %s: %q registered twice: first at %s, again at %s"
+	panicDuplicatePart     = "config: registry %q: part %q created twice: first at %s, again at %s"
 	panicEmptyName         = "config: %s: Register with an empty name"
 	panicNilBuilder        = "config: %s: Register %q with a nil builder"
 	panicDecodeTarget      = "config: Decode needs a non-nil pointer, got %T"

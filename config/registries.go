@@ -4,7 +4,9 @@ package config
 // registries` lists them. Each is created, with NewRegistry and one of these
 // names, by the package that defines what it builds (backbone.Registry is
 // NewRegistry[Backbone](config.Backbones)); a config's "type:" keys are
-// looked up in them.
+// looked up in them. Heads, whose Go types differ by slot, are created in
+// typed parts with NewPartRegistry (the RPN, RoI and segmentation heads) and
+// listed as one registry.
 const (
 	Models     = "models"     // whole models: detectors, segmentors, classifiers (config key model)
 	Backbones  = "backbones"  // feature extractors that feed necks and heads (model.backbone)
@@ -14,7 +16,7 @@ const (
 	Transforms = "transforms" // data pipeline steps: load, resize, flip, normalise, pack (dataset.pipeline)
 	Optimizers = "optimizers" // SGD, AdamW, LAMB (optim_wrapper.optimizer)
 	Schedules  = "schedules"  // learning-rate and momentum schedules (param_scheduler)
-	Hooks      = "hooks"      // runner hooks: logging, checkpoints, evaluation (default_hooks, custom_hooks)
+	Hooks      = "hooks"      // runner hooks: logging, checkpoints, schedule, EMA, checks (default_hooks, custom_hooks)
 	Metrics    = "metrics"    // evaluators: COCO AP, mIoU, VOC mAP, top-k (val_evaluator, test_evaluator)
 )
 
@@ -29,6 +31,6 @@ var declared = [...]struct{ name, doc string }{
 	{Transforms, "data pipeline steps: load, resize, flip, normalise, pack (dataset.pipeline)"},
 	{Optimizers, "SGD, AdamW, LAMB (optim_wrapper.optimizer)"},
 	{Schedules, "learning-rate and momentum schedules (param_scheduler)"},
-	{Hooks, "runner hooks: logging, checkpoints, evaluation (default_hooks, custom_hooks)"},
+	{Hooks, "runner hooks: logging, checkpoints, schedule, EMA, checks (default_hooks, custom_hooks)"},
 	{Metrics, "evaluators: COCO AP, mIoU, VOC mAP, top-k (val_evaluator, test_evaluator)"},
 }

@@ -26,9 +26,40 @@ type Builder[T any] func(n Node) (T, error)
 // for concurrent use.
 type Registry[T any] struct {
 	name string
+	// part names the slice of its kind a part registry holds ("RPN
+	// heads"); "" for a whole registry. kind is shared by the parts of
+	// one kind, nil for a whole registry.
+	part string
+	kind *kindParts
 
 	mu      sync.RWMutex
 	entries map[string]registered[T] // guarded by mu
+}
+
+// kindParts ties together the part registries of one kind (NewPartRegistry):
+// they are listed as one registry and share one namespace of type names.
+type kindParts struct {
+	mu    sync.Mutex // serialises registration across the parts
+	parts []partOf   // in creation order; appended under allRegistries' lock
+}
+
+// partOf is what a part registry tells its siblings.
+type partOf interface {
+	lister
+	partName() string
+	whereOf(name string) (string, bool)
+}
+
+func (k *kindParts) registrations() []Registration {
+	allRegistries.Lock()
+	parts := append([]partOf(nil), k.parts...)
+	allRegistries.Unlock()
+	var out []Registration
+	for _, p := range parts {
+		out = append(out, p.registrations()...)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }
 
 type registered[T any] struct {
@@ -69,16 +100,92 @@ var allRegistries = struct {
 // registries.go for dp's own kinds. It panics if a registry of that name
 // already exists, naming both creators.
 func NewRegistry[T any](name string) *Registry[T] {
-	where := caller(2)
-	r := &Registry[T]{name: name, entries: map[string]registered[T]{}}
+	return newRegistry[T](name, "", caller(2))
+}
+
+// NewPartRegistry creates one part of the registry called name: a
+// registry of its own Go type T that is listed by AllRegistries together
+// with the other parts of name, as one registry, and shares their
+// namespace of type names (registering a name in two parts panics). part
+// says what this part holds ("RPN heads").
+//
+// Parts let one kind of component hold several Go interfaces while
+// every slot stays typed: dp's heads registry has an RPN part, an RoI part
+// and a segmentation part, and Build on the RPN part of a type registered
+// in another part is an error naming the part it belongs to and the
+// types allowed here. It panics if name is a whole registry, or if the
+// kind already has a part called part.
+func NewPartRegistry[T any](name, part string) *Registry[T] {
+	return newRegistry[T](name, part, caller(2))
+}
+
+func newRegistry[T any](name, part, where string) *Registry[T] {
+	r := &Registry[T]{name: name, part: part, entries: map[string]registered[T]{}}
 	allRegistries.Lock()
 	defer allRegistries.Unlock()
+	if part != "" {
+		if k, ok := allRegistries.byName[name].(*kindParts); ok {
+			for _, p := range k.parts {
+				if p.partName() == part {
+					panic(fmt.Sprintf(panicDuplicatePart, name, part, allRegistries.where[name+"\x00"+part], where))
+				}
+			}
+			r.kind = k
+			k.parts = append(k.parts, r)
+			allRegistries.where[name+"\x00"+part] = where
+			return r
+		}
+	}
 	if first, dup := allRegistries.where[name]; dup {
 		panic(fmt.Sprintf(panicDuplicateRegistry, name, first, where))
 	}
-	allRegistries.byName[name] = r
+	if part != "" {
+		r.kind = &kindParts{parts: []partOf{r}}
+		allRegistries.byName[name] = r.kind
+		allRegistries.where[name+"\x00"+part] = where
+	} else {
+		allRegistries.byName[name] = r
+	}
 	allRegistries.where[name] = where
 	return r
+}
+
+func (r *Registry[T]) partName() string { return r.part }
+
+func (r *Registry[T]) whereOf(name string) (string, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	e, ok := r.entries[name]
+	return e.where, ok
+}
+
+// label is what the registry's names are called in messages: the part's
+// description, or the registry's name.
+func (r *Registry[T]) label() string {
+	if r.part != "" {
+		return r.part
+	}
+	return r.name
+}
+
+// sibling returns the description of the other part of r's kind that
+// registers name, if any.
+func (r *Registry[T]) sibling(name string) (string, bool) {
+	if r.kind == nil {
+		return "", false
+	}
+	allRegistries.Lock()
+	parts := append([]partOf(nil), r.kind.parts...)
+	allRegistries.Unlock()
+	for _, p := range parts {
+		if p == partOf(r) {
+			continue
+		}
+		if _, ok := p.whereOf(name); ok {
+			return p.partName(), true
+		}
+	}
+	return "", false
 }
 
 // Name returns the registry's name.
@@ -121,6 +228,21 @@ func (r *Registry[T]) register(name string, build Builder[T], where string) {
 	}
 	if build == nil {
 		panic(fmt.Sprintf(panicNilBuilder, r.name, name))
+	}
+	if r.kind != nil {
+		r.kind.mu.Lock()
+		defer r.kind.mu.Unlock()
+		allRegistries.Lock()
+		parts := append([]partOf(nil), r.kind.parts...)
+		allRegistries.Unlock()
+		for _, p := range parts {
+			if p == partOf(r) {
+				continue
+			}
+			if first, dup := p.whereOf(name); dup {
+				panic(fmt.Sprintf(panicDuplicateName, r.name, name, first, where))
+			}
+		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -188,7 +310,7 @@ func (r *Registry[T]) BuildWithDefaults(n Node, defaults map[string]any) (T, err
 	var zero T
 	switch n.Kind() {
 	case Missing:
-		return zero, n.errorf("missing: expected a mapping with a \"type\" key naming one of the %s%s", r.name, r.registeredList())
+		return zero, n.errorf("missing: expected a mapping with a \"type\" key naming one of the %s%s", r.label(), r.registeredList())
 	case Map:
 	default:
 		return zero, n.errorf("expected a mapping with a \"type\" key, found %s", n.describe())
@@ -200,9 +322,9 @@ func (r *Registry[T]) BuildWithDefaults(n Node, defaults map[string]any) (T, err
 	t := n.Field("type")
 	switch {
 	case !t.Exists():
-		return zero, n.errorf("missing \"type\" key: set it to one of the %s%s", r.name, r.registeredList())
+		return zero, n.errorf("missing \"type\" key: set it to one of the %s%s", r.label(), r.registeredList())
 	case t.Kind() != Scalar || t.Tag() != "!!str":
-		return zero, mistyped(t, "a string naming one of the "+r.name)
+		return zero, mistyped(t, "a string naming one of the "+r.label())
 	}
 	name := t.v.text
 	r.mu.RLock()
@@ -230,9 +352,31 @@ func (r *Registry[T]) registeredList() string {
 	return " (" + strings.Join(names, ", ") + ")"
 }
 
+// CheckType reports whether the "type" of the mapping n, if it has one,
+// names a type of r, with the error Build would give otherwise. It is for
+// slots whose options are decoded in place (onto defaults the slot's owner
+// chooses) rather than built.
+func (r *Registry[T]) CheckType(n Node) error {
+	t := n.Field("type")
+	if !t.Exists() {
+		return nil
+	}
+	if t.Kind() != Scalar || t.Tag() != "!!str" {
+		return mistyped(t, "a string naming one of the "+r.label())
+	}
+	if !r.Has(t.v.text) {
+		return t.errorf("%s", r.unknown(t.v.text))
+	}
+	return nil
+}
+
 // unknown explains an unregistered type name and how to fix it.
 func (r *Registry[T]) unknown(name string) string {
 	names := r.Names()
+	if other, ok := r.sibling(name); ok {
+		return fmt.Sprintf("%s type %q is one of the %s and cannot be used here; allowed here (%s): %s",
+			r.name, name, other, r.part, strings.Join(names, ", "))
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "registry %q has no type %q", r.name, name)
 	if m := closeMatches(name, names); len(m) > 0 {
@@ -249,9 +393,9 @@ func (r *Registry[T]) unknown(name string) string {
 	}
 	b.WriteString(" the package that registers it may not be imported: add a blank import of it (import _ \"path/to/pkg\") to the main package")
 	if len(names) == 0 {
-		fmt.Fprintf(&b, "; no %s are registered in this program", r.name)
+		fmt.Fprintf(&b, "; no %s are registered in this program", r.label())
 	} else {
-		fmt.Fprintf(&b, "; registered %s: %s", r.name, strings.Join(names, ", "))
+		fmt.Fprintf(&b, "; registered %s: %s", r.label(), strings.Join(names, ", "))
 	}
 	return b.String()
 }

@@ -227,7 +227,7 @@ func TestRegistryListing(t *testing.T) {
 	}
 	// The declared kinds in order, then every other registry by name (the
 	// example file adds one besides the test registries here).
-	wantNames := []string{Models, Backbones, Necks, Heads, Datasets, Transforms, Optimizers, Schedules, Hooks, Metrics, "example.necks", "test.backbones", "test.empty"}
+	wantNames := []string{Models, Backbones, Necks, Heads, Datasets, Transforms, Optimizers, Schedules, Hooks, Metrics, "example.necks", "test.backbones", "test.empty", "test.parts"}
 	if !equalStrings(names, wantNames) {
 		t.Fatalf("AllRegistries names %q, want %q", names, wantNames)
 	}
@@ -249,5 +249,97 @@ func TestRegistryListing(t *testing.T) {
 		if e != want[i] {
 			t.Errorf("entry %d: %+v, want %+v", i, e, want[i])
 		}
+	}
+}
+
+// Two parts of one kind, as dp's heads registry: a string part and an int
+// part.
+var (
+	testWords   = NewPartRegistry[string]("test.parts", "word parts")
+	testNumbers = NewPartRegistry[int]("test.parts", "number parts")
+)
+
+func init() {
+	testWords.Register("Hello", func(Node) (string, error) { return "hello", nil }) // first Hello
+	RegisterOptions(testNumbers, "Seven", struct {
+		Plus int `yaml:"plus"`
+	}{}, func(o struct {
+		Plus int `yaml:"plus"`
+	}) (int, error) {
+		return 7 + o.Plus, nil
+	})
+}
+
+func TestPartRegistries(t *testing.T) {
+	cfg, err := Parse("p.yaml", []byte("a: {type: Seven, plus: 1}\nb: {type: Hello}\nc: {type: Sevn}\nd: {plus: 2}\ne: {type: 3}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := testNumbers.Build(cfg.Field("a")); err != nil || v != 8 {
+		t.Errorf("Build a: %v, %v; want 8", v, err)
+	}
+	tests := []struct {
+		key, want string
+	}{
+		{"b", `config: p.yaml:2: b.type: test.parts type "Hello" is one of the word parts and cannot be used here; allowed here (number parts): Seven`},
+		{"c", `config: p.yaml:3: c.type: registry "test.parts" has no type "Sevn" (did you mean "Seven"?); if not a typo, the package that registers it may not be imported: add a blank import of it (import _ "path/to/pkg") to the main package; registered number parts: Seven`},
+		{"d", `config: p.yaml:4: d: missing "type" key: set it to one of the number parts (Seven)`},
+		{"e", `config: p.yaml:5: e.type: expected a string naming one of the number parts, found integer 3`},
+	}
+	for _, tt := range tests {
+		if _, err := testNumbers.Build(cfg.Field(tt.key)); err == nil || err.Error() != tt.want {
+			t.Errorf("Build %s:\n got %v\nwant %s", tt.key, err, tt.want)
+		}
+		// CheckType agrees, except that a mapping without a type passes.
+		err := testNumbers.CheckType(cfg.Field(tt.key))
+		if tt.key == "d" {
+			if err != nil {
+				t.Errorf("CheckType d: %v, want nil", err)
+			}
+		} else if err == nil || err.Error() != tt.want {
+			t.Errorf("CheckType %s:\n got %v\nwant %s", tt.key, err, tt.want)
+		}
+	}
+	if err := testNumbers.CheckType(cfg.Field("a")); err != nil {
+		t.Errorf("CheckType a: %v", err)
+	}
+
+	// Listed once, with the names of every part.
+	var info *RegistryInfo
+	for _, r := range AllRegistries() {
+		if r.Name == "test.parts" {
+			info = &r
+		}
+	}
+	if info == nil || !info.Linked || len(info.Entries) != 2 || info.Entries[0].Name != "Hello" || info.Entries[1].Name != "Seven" {
+		t.Fatalf("test.parts listed as %+v, want Hello and Seven", info)
+	}
+	if info.Entries[0].Where != where(t, "// first Hello") {
+		t.Errorf("Hello registered at %s, want %s", info.Entries[0].Where, where(t, "// first Hello"))
+	}
+
+	// A name is unique across the parts; parts and whole registries do not mix.
+	for _, tt := range []struct {
+		name string
+		f    func()
+		want string
+	}{
+		{"name in another part", func() { testNumbers.Register("Hello", func(Node) (int, error) { return 0, nil }) },
+			`config: test.parts: "Hello" registered twice: first at ` + where(t, "// first Hello") + `, again at ` + where(t, `{"name in another part"`)},
+		{"part twice", func() { NewPartRegistry[int]("test.parts", "word parts") },
+			`config: registry "test.parts": part "word parts" created twice: first at ` + where(t, "testWords   = NewPartRegistry") + `, again at ` + where(t, `{"part twice"`)},
+		{"whole over parts", func() { NewRegistry[int]("test.parts") },
+			`config: registry "test.parts" created twice: first at ` + where(t, "testWords   = NewPartRegistry") + `, again at ` + where(t, `{"whole over parts"`)},
+		{"part of a whole", func() { NewPartRegistry[int]("test.empty", "ints") },
+			`config: registry "test.empty" created twice: first at ` + where(t, "testEmpty     = NewRegistry") + `, again at ` + where(t, `{"part of a whole"`)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func() {
+				if r := recover(); r != tt.want {
+					t.Errorf("panic\n%v\nwant\n%s", r, tt.want)
+				}
+			}()
+			tt.f()
+		})
 	}
 }
