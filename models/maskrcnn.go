@@ -30,10 +30,12 @@ type TwoStageOptions struct {
 	// Neck is built from necks.Registry; in_channels and in_strides default
 	// to the backbone's OutChannels and OutStrides.
 	Neck config.Node `yaml:"neck"`
-	// RPNHead is the region proposal network; in_channels defaults to the
-	// neck's width and the anchor strides to the neck's strides.
+	// RPNHead is the region proposal network; its type must be one of
+	// rpn.HeadRegistry (RPNHead), in_channels defaults to the neck's width
+	// and the anchor strides to the neck's strides.
 	RPNHead rpn.HeadOptions `yaml:"rpn_head"`
-	// RoIHead is the second stage; FasterRCNN has no mask branch.
+	// RoIHead is the second stage; its type must be one of roi.HeadRegistry
+	// (StandardRoIHead). FasterRCNN's defaults have no mask branch.
 	RoIHead roi.HeadOptions `yaml:"roi_head"`
 	// TrainCfg holds the target assignment and sampling settings.
 	TrainCfg TwoStageTrainOptions `yaml:"train_cfg"`

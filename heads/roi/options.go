@@ -3,9 +3,32 @@ package roi
 import (
 	"fmt"
 
+	"github.com/densepred/dp/config"
 	"github.com/densepred/dp/heads/detops"
 	"github.com/densepred/dp/heads/rpn"
 )
+
+// HeadRegistry is the RoI part of the heads registry (config.Heads): the
+// types a detector's roi_head may name (see rpn.HeadRegistry for why the
+// heads registry has typed parts). It builds options, with the mask branch
+// by default; a detector decodes its roi_head onto its own defaults (Faster
+// R-CNN's have no mask branch) and checks the type here.
+var HeadRegistry = config.NewPartRegistry[HeadOptions](config.Heads, "RoI heads")
+
+func init() {
+	config.RegisterOptions(HeadRegistry, "StandardRoIHead", DefaultHeadOptions(true), func(o HeadOptions) (HeadOptions, error) { return o, nil })
+}
+
+// UnmarshalConfig implements config.Unmarshaler: the roi_head mapping's
+// type is checked against HeadRegistry, then its keys are decoded strictly
+// onto o (whose values are the defaults).
+func (o *HeadOptions) UnmarshalConfig(n config.Node) error {
+	if err := HeadRegistry.CheckType(n); err != nil {
+		return err
+	}
+	type plain HeadOptions // without this method, for Decode
+	return n.Decode((*plain)(o))
+}
 
 // HeadOptions configure the RoI head; the yaml keys are those of mmdet's
 // model.roi_head mapping (beside type: StandardRoIHead).

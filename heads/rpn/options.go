@@ -3,8 +3,37 @@ package rpn
 import (
 	"fmt"
 
+	"github.com/densepred/dp/config"
 	"github.com/densepred/dp/heads/detops"
 )
+
+// HeadRegistry is the RPN part of the heads registry (config.Heads): the
+// types a detector's rpn_head may name. It builds a head's options rather
+// than the head, because the detector sizes the head from its neck (in
+// channels, anchor strides) before calling New.
+//
+// NOTE: the heads registry is split into typed parts (RPN heads, RoI heads,
+// segmentation decode heads) with config.NewPartRegistry instead of one
+// registry of any: each slot keeps its Go type, `dp config registries`
+// still lists one "heads" registry, and a head of another part in this
+// slot is an error naming the part it belongs to and the types allowed
+// here.
+var HeadRegistry = config.NewPartRegistry[HeadOptions](config.Heads, "RPN heads")
+
+func init() {
+	config.RegisterOptions(HeadRegistry, "RPNHead", DefaultHeadOptions(), func(o HeadOptions) (HeadOptions, error) { return o, nil })
+}
+
+// UnmarshalConfig implements config.Unmarshaler: the rpn_head mapping's
+// type is checked against HeadRegistry, then its keys are decoded strictly
+// onto o (whose values are the defaults).
+func (o *HeadOptions) UnmarshalConfig(n config.Node) error {
+	if err := HeadRegistry.CheckType(n); err != nil {
+		return err
+	}
+	type plain HeadOptions // without this method, for Decode
+	return n.Decode((*plain)(o))
+}
 
 // HeadOptions configure the RPN head; the yaml keys are those of mmdet's
 // model.rpn_head mapping (beside type: RPNHead).

@@ -29,12 +29,10 @@ type DecodeHead interface {
 }
 
 // Registry holds the segmentation head types configs name under
-// model.decode_head.type and model.auxiliary_head.type.
-//
-// NOTE: it is a registry of its own, "seg_heads", rather than the declared
-// config.Heads: that name is shared with the detection heads, whose Go type
-// differs, and a registry name may be created only once.
-var Registry = config.NewRegistry[DecodeHead]("seg_heads")
+// model.decode_head.type and model.auxiliary_head.type: the segmentation
+// part of the heads registry (config.Heads), whose RPN and RoI parts hold
+// detection heads of other Go types (see config.NewPartRegistry).
+var Registry = config.NewPartRegistry[DecodeHead](config.Heads, "segmentation decode heads")
 
 // Ints is a config value that is either one integer or a list of them
 // (mmseg's in_index and in_channels). Scalar records which form was given:
