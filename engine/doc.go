@@ -5,7 +5,11 @@
 // It follows mmengine's Runner: an epoch- or iteration-based loop, a
 // validation every val_interval, a checkpoint every interval (keeping the
 // last max_keep_ckpts, plus the best by a chosen metric), log lines every
-// logger interval, and --resume continuing from last_checkpoint.
+// logger interval, and --resume continuing from last_checkpoint. As in
+// mmengine, timing, logging, the learning-rate schedule and checkpoints are
+// hooks (Hook, HookRegistry) configured under default_hooks, and a config
+// adds more under custom_hooks: EMAHook, CheckInvalidLossHook and
+// EarlyStoppingHook.
 //
 // A seeded run is reproducible to the bit, and so is a resumed one: the
 // shuffle and augmentation of each epoch derive from the seed and the epoch,
