@@ -99,12 +99,13 @@ func (p ConvParams) check(op string, x, w, bias, y []float32) {
 // K×(C/G)×KH×KW, bias is nil or K values, and y (N×K×OutH×OutW) is
 // overwritten. It panics if p is invalid or a buffer has the wrong length.
 //
-// Depthwise convolutions (Groups == C == K) run a direct kernel; 1×1 stride-1
-// unpadded ones are one matrix product per image and group; the others
-// gather, for each panel of output pixels as wide as the GEMM micro-tile,
-// their patches straight into the packed layout of the product's B operand
-// and multiply it by the prepacked weights while it is in cache. Results do
-// not depend on GOMAXPROCS.
+// Depthwise convolutions (Groups == C == K) run a direct kernel; 1×1
+// stride-1 unpadded ones whose weights outgrow panelsFitBytes are one
+// blocked matrix product per image and group; the others gather, for each
+// panel of output pixels as wide as the GEMM micro-tile, their patches
+// straight into the packed layout of the product's B operand and multiply
+// it by the prepacked weights while it is in cache. Results do not depend
+// on GOMAXPROCS.
 func Conv2d(p ConvParams, x, w, bias, y []float32) {
 	p.check("Conv2d", x, w, bias, y)
 	if p.N == 0 {
@@ -140,8 +141,8 @@ func (p ConvParams) panelsFit(v *gemmVariant) bool {
 }
 
 // convPanels runs convForwardPanels over every image, group and panel of
-// v.nr output pixels, the units of work, which workers take in contiguous
-// runs. With accumulate, y is added to rather than overwritten (bias must
+// v.nr output pixels, the units of work, which workers take in runs handed
+// out in turn (ParallelDynamic). With accumulate, y is added to rather than overwritten (bias must
 // then be nil).
 func convPanels(v *gemmVariant, p ConvParams, pw, x, bias, y []float32, accumulate bool) {
 	ohw := p.OutH() * p.OutW()
