@@ -368,20 +368,32 @@ func Conv2dBackwardFilter(p ConvParams, x, dy, dw, dbias []float32) {
 	}
 	// Per group, dw_g += dy_g · col_gᵀ: the A operand, dy, packs six rows
 	// at a time and the B operand, the patches, is packed transposed, eight
-	// by eight. Workers split the channels, so each computes whole columns
-	// of dw_g, summing the images in order: every element is computed the
-	// same way whatever the split.
-	cg := p.C / p.Groups
+	// by eight. Workers split dw_g along its longer side, output channels
+	// (rows) or input channels (columns), so that only the smaller operand
+	// is packed again by every worker; each computes whole blocks of dw_g,
+	// summing the images in order, so every element is computed the same
+	// way whatever the split.
+	cg, kg := p.C/p.Groups, p.K/p.Groups
+	byRows := kg > cg*p.KH*p.KW
+	per := cg
+	if byRows {
+		per = kg
+	}
+	units := p.Groups * per
 	v := currentGemm()
-	ParallelDynamic(p.Groups*cg, 1, func(lo, hi int) {
+	ParallelDynamic(units, ceilDiv(units, 2*gemmWorkers()), func(lo, hi int) {
 		col := getCol(p)
 		for u := lo; u < hi; {
-			g, c0 := u/cg, u%cg
-			c1 := min(cg, c0+hi-u)
-			for n := range p.N {
-				convBackwardFilterRows(v, p, x, dy, dw, n, g, c0, c1, *col)
+			g, i0 := u/per, u%per
+			i1 := min(per, i0+hi-u)
+			c0, c1, k0, k1 := i0, i1, 0, kg
+			if byRows {
+				c0, c1, k0, k1 = 0, cg, i0, i1
 			}
-			u += c1 - c0
+			for n := range p.N {
+				convBackwardFilterBlock(v, p, x, dy, dw, n, g, c0, c1, k0, k1, *col)
+			}
+			u += i1 - i0
 		}
 		putCol(col)
 	})
@@ -530,19 +542,20 @@ func convBackwardDataImage(v *gemmVariant, p ConvParams, pw, dy, dx []float32, n
 	}
 }
 
-// convBackwardFilterRows adds image n's weight gradient for input channels
-// [c0, c1) of group g to their columns of dw: per chunk of output rows,
-// dw_g += dy_g · col_gᵀ on the calling goroutine.
-func convBackwardFilterRows(v *gemmVariant, p ConvParams, x, dy, dw []float32, n, g, c0, c1 int, col []float32) {
+// convBackwardFilterBlock adds image n's weight gradient for output
+// channels [k0, k1) and input channels [c0, c1) of group g to that block
+// of dw: per chunk of output rows, dw_g += dy_g · col_gᵀ on the calling
+// goroutine.
+func convBackwardFilterBlock(v *gemmVariant, p ConvParams, x, dy, dw []float32, n, g, c0, c1, k0, k1 int, col []float32) {
 	cg, kg := p.C/p.Groups, p.K/p.Groups
 	hw, ow, ohw := p.H*p.W, p.OutW(), p.OutH()*p.OutW()
 	taps := p.KH * p.KW
 	rows, cols := (c1-c0)*taps, cg*taps // this call's patch rows; dw's row length
 	xc := x[(n*p.C+g*cg+c0)*hw : (n*p.C+g*cg+c1)*hw]
-	dyg := dy[(n*p.K+g*kg)*ohw : (n*p.K+(g+1)*kg)*ohw]
-	dwc := dw[g*kg*cols+c0*taps:]
+	dyk := dy[(n*p.K+g*kg+k0)*ohw : (n*p.K+g*kg+k1)*ohw]
+	dwc := dw[(g*kg+k0)*cols+c0*taps:]
 	if p.pointwise() {
-		gemmBlocked(1, v, false, true, kg, rows, ohw, 1, dyg, ohw, nil, xc, ohw, nil, 1, dwc, cols)
+		gemmBlocked(1, v, false, true, k1-k0, rows, ohw, 1, dyk, ohw, nil, xc, ohw, nil, 1, dwc, cols)
 		return
 	}
 	chunk := colChunkRows(p)
@@ -551,7 +564,7 @@ func convBackwardFilterRows(v *gemmVariant, p ConvParams, x, dy, dw []float32, n
 		pix := (y1 - y0) * ow
 		c := col[:rows*pix]
 		im2col(p, xc, c, 0, c1-c0, y0, y1)
-		gemmBlocked(1, v, false, true, kg, rows, pix, 1, dyg[y0*ow:], ohw, nil, c, pix, nil, 1, dwc, cols)
+		gemmBlocked(1, v, false, true, k1-k0, rows, pix, 1, dyk[y0*ow:], ohw, nil, c, pix, nil, 1, dwc, cols)
 	}
 }
 
