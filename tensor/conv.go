@@ -354,11 +354,7 @@ func Conv2dBackwardFilter(p ConvParams, x, dy, dw, dbias []float32) {
 		ohw := p.OutH() * p.OutW()
 		for n := range p.N {
 			for k := range p.K {
-				var s float32
-				for _, v := range dy[(n*p.K+k)*ohw : (n*p.K+k+1)*ohw] {
-					s += v
-				}
-				dbias[k] += s
+				dbias[k] += sum8(dy[(n*p.K+k)*ohw : (n*p.K+k+1)*ohw])
 			}
 		}
 	}
@@ -652,6 +648,30 @@ func col2im(p ConvParams, col, dx []float32, y0, y1 int) {
 			}
 		}
 	}
+}
+
+// sum8 returns the sum of s, accumulated in eight interleaved partial sums
+// (element i in sum i mod 8) that are then added pairwise: eight
+// independent chains where one would wait on each addition.
+func sum8(s []float32) float32 {
+	var s0, s1, s2, s3, s4, s5, s6, s7 float32
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		b := s[i : i+8 : i+8]
+		s0 += b[0]
+		s1 += b[1]
+		s2 += b[2]
+		s3 += b[3]
+		s4 += b[4]
+		s5 += b[5]
+		s6 += b[6]
+		s7 += b[7]
+	}
+	a := [8]float32{s0, s1, s2, s3, s4, s5, s6, s7}
+	for j, v := range s[i:] {
+		a[j] += v
+	}
+	return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))
 }
 
 // fill sets every element of s to v.
