@@ -3,6 +3,8 @@ package tools
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -37,6 +39,7 @@ func init() {
 			&cli.StringFlag{Name: "load-from", Usage: "initialise the model with the weights in `FILE` (dp, safetensors or PyTorch checkpoint) and train from iteration 0"},
 			&cli.BoolFlag{Name: "auto-scale-lr", Usage: "scale the learning rate by the batch size over auto_scale_lr.base_batch_size (the linear scaling rule)"},
 			&cli.Uint64Flag{Name: "seed", Usage: "random seed `N` of the run", DefaultText: "the config's randomness.seed, else random"},
+			&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of the whole run to `FILE`, for go tool pprof"},
 			newCfgOptionsFlag(),
 		},
 		Action: trainMain,
@@ -73,6 +76,17 @@ func trainMain(c *cli.Context) error {
 	}
 	defer r.Log.Close()
 	r.ResumeHint = resumeCommand(args[0], c.String("work-dir"), opts)
+	if path := c.String("cpuprofile"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("train: cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("train: cpu profile %s: %w", path, err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx, stop := engine.WithInterrupt(context.Background(), c.App.ErrWriter)
 	defer stop()
 	if err := r.Train(ctx, nil); err != nil {
