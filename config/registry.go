@@ -171,8 +171,18 @@ func (r *Registry[T]) label() string {
 // sibling returns the description of the other part of r's kind that
 // registers name, if any.
 func (r *Registry[T]) sibling(name string) (string, bool) {
-	if r.kind == nil {
+	p, _, ok := r.siblingWith(name)
+	if !ok {
 		return "", false
+	}
+	return p.partName(), true
+}
+
+// siblingWith returns the other part of r's kind that registers name and
+// where it did, if any.
+func (r *Registry[T]) siblingWith(name string) (partOf, string, bool) {
+	if r.kind == nil {
+		return nil, "", false
 	}
 	allRegistries.Lock()
 	parts := append([]partOf(nil), r.kind.parts...)
@@ -181,11 +191,11 @@ func (r *Registry[T]) sibling(name string) (string, bool) {
 		if p == partOf(r) {
 			continue
 		}
-		if _, ok := p.whereOf(name); ok {
-			return p.partName(), true
+		if where, ok := p.whereOf(name); ok {
+			return p, where, true
 		}
 	}
-	return "", false
+	return nil, "", false
 }
 
 // Name returns the registry's name.
@@ -232,16 +242,8 @@ func (r *Registry[T]) register(name string, build Builder[T], where string) {
 	if r.kind != nil {
 		r.kind.mu.Lock()
 		defer r.kind.mu.Unlock()
-		allRegistries.Lock()
-		parts := append([]partOf(nil), r.kind.parts...)
-		allRegistries.Unlock()
-		for _, p := range parts {
-			if p == partOf(r) {
-				continue
-			}
-			if first, dup := p.whereOf(name); dup {
-				panic(fmt.Sprintf(panicDuplicateName, r.name, name, first, where))
-			}
+		if _, first, dup := r.siblingWith(name); dup {
+			panic(fmt.Sprintf(panicDuplicateName, r.name, name, first, where))
 		}
 	}
 	r.mu.Lock()

@@ -72,31 +72,23 @@ func axpyFMA(alpha float32, x, y []float32) {
 	axpyAVX2(alpha, &x[0], &y[0], len(y))
 }
 
-// copyRows16AVX copies rows runs of 16 values: for r < rows,
-// dst[r*ds : r*ds+16] = src[r*ss : r*ss+16] (strides in values).
+// copyRowsWideAVX copies rows runs of 16 values (wide) or of 8: for
+// r < rows, dst[r*ds : r*ds+n] = src[r*ss : r*ss+n] (strides in values).
 //
 //go:noescape
-func copyRows16AVX(dst *float32, ds int, src *float32, ss int, rows int)
-
-// copyRows8AVX is copyRows16AVX for runs of 8 values.
-//
-//go:noescape
-func copyRows8AVX(dst *float32, ds int, src *float32, ss int, rows int)
+func copyRowsWideAVX(dst *float32, ds int, src *float32, ss int, rows int, wide bool)
 
 // copyRowsAVX adapts the assembly row copies to the copyRows signature;
-// runs of other lengths take the generic loop.
+// runs of other lengths than 8 and 16 take the generic loop.
 func copyRowsAVX(n, rows int, dst []float32, ds int, src []float32, ss int) {
 	if rows == 0 || n == 0 {
 		return
 	}
 	_ = dst[(rows-1)*ds+n-1]
 	_ = src[(rows-1)*ss+n-1]
-	switch n {
-	case 16:
-		copyRows16AVX(&dst[0], ds, &src[0], ss, rows)
-	case 8:
-		copyRows8AVX(&dst[0], ds, &src[0], ss, rows)
-	default:
+	if n != 8 && n != 16 {
 		copyRows(n, rows, dst, ds, src, ss)
+		return
 	}
+	copyRowsWideAVX(&dst[0], ds, &src[0], ss, rows, n == 16)
 }

@@ -247,8 +247,10 @@ axpydone:
 	VZEROUPPER
 	RET
 
-// func copyRows16AVX(dst *float32, ds int, src *float32, ss int, rows int)
-TEXT ·copyRows16AVX(SB), NOSPLIT, $0-40
+// func copyRowsWideAVX(dst *float32, ds int, src *float32, ss int, rows int, wide bool)
+//
+// Copies rows runs of 16 values (wide) or of 8.
+TEXT ·copyRowsWideAVX(SB), NOSPLIT, $0-41
 	MOVQ  dst+0(FP), DI
 	MOVQ  ds+8(FP), R8
 	SHLQ  $2, R8
@@ -257,7 +259,10 @@ TEXT ·copyRows16AVX(SB), NOSPLIT, $0-40
 	SHLQ  $2, R9
 	MOVQ  rows+32(FP), CX
 	TESTQ CX, CX
-	JZ    done16
+	JZ    copydone
+	MOVBQZX wide+40(FP), AX
+	TESTQ AX, AX
+	JZ    loop8
 
 loop16:
 	VMOVUPS (SI), Y0
@@ -268,22 +273,7 @@ loop16:
 	ADDQ    R8, DI
 	DECQ    CX
 	JNZ     loop16
-
-done16:
-	VZEROUPPER
-	RET
-
-// func copyRows8AVX(dst *float32, ds int, src *float32, ss int, rows int)
-TEXT ·copyRows8AVX(SB), NOSPLIT, $0-40
-	MOVQ  dst+0(FP), DI
-	MOVQ  ds+8(FP), R8
-	SHLQ  $2, R8
-	MOVQ  src+16(FP), SI
-	MOVQ  ss+24(FP), R9
-	SHLQ  $2, R9
-	MOVQ  rows+32(FP), CX
-	TESTQ CX, CX
-	JZ    done8
+	JMP     copydone
 
 loop8:
 	VMOVUPS (SI), Y0
@@ -293,6 +283,6 @@ loop8:
 	DECQ    CX
 	JNZ     loop8
 
-done8:
+copydone:
 	VZEROUPPER
 	RET
