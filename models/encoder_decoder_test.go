@@ -427,7 +427,8 @@ func TestTestConfigErrors(t *testing.T) {
 func randomizeBN(m nn.Module) {
 	rng := tensor.NewRNG(11)
 	sd := nn.StateDict(m)
-	for k, v := range sd {
+	for _, k := range nn.StateKeys(m) { // in key order: one draw sequence, every run
+		v := sd[k]
 		switch {
 		case strings.HasSuffix(k, "running_var"):
 			rng.FillUniform(v, 0.5, 1.5)

@@ -418,7 +418,7 @@ func getCol(p ConvParams) *[]float32 {
 		n = (p.C / p.Groups) * p.KH * p.KW * colChunkRows(p) * p.OutW()
 	}
 	if v, ok := colPool.Get().(*[]float32); ok {
-		*v = grow(*v, n)
+		*v = growAtLeast(*v, n, colChunkFloats)
 		return v
 	}
 	s := make([]float32, n)

@@ -34,9 +34,15 @@ type gemmBuffers struct {
 var gemmBufPool = sync.Pool{New: func() any { return new(gemmBuffers) }}
 
 // grow returns s resliced to n values, reallocating if it is too short.
-func grow(s []float32, n int) []float32 {
+func grow(s []float32, n int) []float32 { return growAtLeast(s, n, n) }
+
+// growAtLeast is grow that, when it must reallocate, makes room for at
+// least floor values: scratch buffers that serve products of many sizes
+// through a sync.Pool then reach their largest size at once instead of
+// growing step by step, wherever the pool hands them.
+func growAtLeast(s []float32, n, floor int) []float32 {
 	if cap(s) < n {
-		return make([]float32, n)
+		return make([]float32, n, max(n, floor))
 	}
 	return s[:n]
 }
@@ -127,7 +133,7 @@ func gemmUnit(v *gemmVariant, buf *gemmBuffers, transA, transB bool, i0, i1, j0,
 			off := packedBIndex(nr, n, k, pc, j0)
 			bb = pb[off : off+panelsN*nr*kc]
 		} else {
-			buf.b = grow(buf.b, panelsN*nr*kc)
+			buf.b = growAtLeast(buf.b, panelsN*nr*kc, gemmNC*gemmKC)
 			packB(v, transB, b, ldb, pc, kc, j0, nc, buf.b)
 			bb = buf.b
 		}
@@ -145,7 +151,7 @@ func gemmUnit(v *gemmVariant, buf *gemmBuffers, transA, transB bool, i0, i1, j0,
 				off := pc*roundUp(m, mr) + (ic/mr)*mr*kc
 				ap = pa[off : off+panelsM*mr*kc]
 			} else {
-				buf.a = grow(buf.a, panelsM*mr*kc)
+				buf.a = growAtLeast(buf.a, panelsM*mr*kc, gemmMC*gemmKC)
 				packA(v, transA, a, lda, ic, mc, pc, kc, buf.a)
 				ap = buf.a
 			}
