@@ -149,13 +149,13 @@ func lifForwardH(y, x []float32, w, group int, tau, vth float32, carry []float32
 	full := h / group * group
 	for r0 := 0; r0 < full; r0 += group {
 		xr, yr, cr := x[r0*w:(r0+1)*w], y[r0*w:(r0+1)*w], carry[:w]
-		for j, u := range xr { // t = 0: fresh membrane, u = x
-			yr[j], cr[j] = lifStep(u, vth)
+		for j := lifRow(yr, cr, xr, tau, vth, true); j < w; j++ { // t = 0: fresh membrane, u = x
+			yr[j], cr[j] = lifStep(xr[j], vth)
 		}
 		for t := 1; t < group; t++ {
 			xr, yr := x[(r0+t)*w:(r0+t+1)*w], y[(r0+t)*w:(r0+t+1)*w]
-			for j, xv := range xr {
-				yr[j], cr[j] = lifStep(float32(tau*cr[j])+xv, vth)
+			for j := lifRow(yr, cr, xr, tau, vth, false); j < w; j++ {
+				yr[j], cr[j] = lifStep(float32(tau*cr[j])+xr[j], vth)
 			}
 		}
 	}
@@ -165,9 +165,21 @@ func lifForwardH(y, x []float32, w, group int, tau, vth float32, carry []float32
 // lifForwardW scans one h×w plane along W, group by group within each row.
 func lifForwardW(y, x []float32, h, w, group int, tau, vth float32) {
 	full := w / group * group
-	for r := 0; r < h; r++ {
+	done := 0 // values the vector scan took at the start of the plane
+	if group == 4 && full == w {
+		// No pass-through columns: the plane is one run of whole groups.
+		done = lifGroups4(y, x, tau, vth)
+	}
+	for r := done / w; r < h; r++ {
 		xr, yr := x[r*w:(r+1)*w], y[r*w:(r+1)*w]
-		for g0 := 0; g0 < full; g0 += group {
+		g0 := 0
+		switch {
+		case done > 0 && r == done/w:
+			g0 = done % w
+		case group == 4:
+			g0 = lifGroups4(yr[:full], xr[:full], tau, vth)
+		}
+		for ; g0 < full; g0 += group {
 			xg, yg := xr[g0:g0+group], yr[g0:g0+group]
 			var c float32
 			for t, xv := range xg {

@@ -299,3 +299,33 @@ func BenchmarkLIF(b *testing.B) {
 		})
 	}
 }
+
+// TestLIFAssemblyMatchesGo runs the scans with and without the assembly
+// paths on inputs that hold exact ties with vth, signed zeros and values
+// around them, along both axes, and wants the same bits.
+func TestLIFAssemblyMatchesGo(t *testing.T) {
+	if !useLIFAVX2 {
+		t.Skip("no assembly LIF on this machine or build")
+	}
+	x := randTensor(3, -1, 1.5, 2, 3, 12, 72)
+	special := []float32{0.1, -0.1, 0, float32(math.Copysign(0, -1)), 0.1000001, 0.0999999, 2, -2}
+	for i := range x.data {
+		if i%3 == 0 {
+			x.data[i] = special[(i/3)%len(special)]
+		}
+	}
+	for _, axis := range []int{LIFAlongH, LIFAlongW} {
+		for _, p := range []struct{ tau, vth float32 }{{0.25, 0.1}, {-0.7, -0.1}, {1.3, 0}} {
+			got, want := New(x.shape...), New(x.shape...)
+			LIF(got, x, axis, 4, p.tau, p.vth)
+			useLIFAVX2 = false
+			LIF(want, x, axis, 4, p.tau, p.vth)
+			useLIFAVX2 = true
+			for i := range want.data {
+				if math.Float32bits(got.data[i]) != math.Float32bits(want.data[i]) {
+					t.Fatalf("axis %d tau %g vth %g: element %d (x %v): assembly %v, Go %v", axis, p.tau, p.vth, i, x.data[i], got.data[i], want.data[i])
+				}
+			}
+		}
+	}
+}

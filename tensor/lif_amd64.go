@@ -1,0 +1,50 @@
+//go:build !noasm
+
+package tensor
+
+import "golang.org/x/sys/cpu"
+
+// useLIFAVX2 selects the assembly LIF scans; tests turn it off to compare
+// with the pure-Go loops.
+var useLIFAVX2 = cpu.X86.HasAVX2
+
+// lifRowAVX computes one step of the scan along H over n lanes, n a
+// multiple of 8: u = x[i] when first != 0, else u = float32(tau·c[i]) + x[i];
+// y[i] = u if u > vth else vth; c[i] = 0 if u > vth else u.
+//
+//go:noescape
+func lifRowAVX(y, c, x *float32, n int, tau, vth float32, first int)
+
+// lifGroups4AVX runs the scan along W with groups of 4 over blocks·32
+// values: for each group of 4, u = float32(tau·c) + x with c = 0 first, and
+// y, c as lifRowAVX sets them.
+//
+//go:noescape
+func lifGroups4AVX(y, x *float32, blocks int, tau, vth float32)
+
+// lifRow runs lifRowAVX on the lanes it can take and returns how many.
+func lifRow(y, c, x []float32, tau, vth float32, first bool) int {
+	n := len(x) &^ 7
+	if !useLIFAVX2 || n == 0 {
+		return 0
+	}
+	_, _ = y[n-1], c[n-1]
+	f := 0
+	if first {
+		f = 1
+	}
+	lifRowAVX(&y[0], &c[0], &x[0], n, tau, vth, f)
+	return n
+}
+
+// lifGroups4 runs lifGroups4AVX on the whole blocks of 32 values at the
+// start of x and returns how many values it scanned.
+func lifGroups4(y, x []float32, tau, vth float32) int {
+	blocks := len(x) / 32
+	if !useLIFAVX2 || blocks == 0 {
+		return 0
+	}
+	_ = y[32*blocks-1]
+	lifGroups4AVX(&y[0], &x[0], blocks, tau, vth)
+	return 32 * blocks
+}
