@@ -248,6 +248,15 @@ func first(s []string) string {
 	return s[0]
 }
 
+// Freeze stops gradients to every parameter of m and its descendants
+// (PyTorch's requires_grad_(False) on a module): frozen stages of a
+// backbone.
+func Freeze(m Module) {
+	for _, p := range Params(m) {
+		p.SetRequiresGrad(false)
+	}
+}
+
 // SetTraining puts m and all its descendants in training (on) or evaluation
 // mode, like PyTorch's module.train(on).
 func SetTraining(m Module, on bool) {

@@ -27,12 +27,15 @@ TEXT ·lifRowAVX(SB), NOSPLIT, $0-48
 	VXORPS       Y13, Y13, Y13
 	SHRQ         $3, CX
 	JZ           rowdone
-	TESTQ        AX, AX
-	JNZ          rowfirst
 
 rowloop:
-	VMULPS  (DX), Y14, Y0
-	VADDPS  (SI), Y0, Y0
+	VMOVUPS (SI), Y0
+	TESTQ   AX, AX
+	JNZ     rowstep // the first step: a fresh membrane, u = x
+	VMULPS  (DX), Y14, Y1
+	VADDPS  Y0, Y1, Y0
+
+rowstep:
 	LIFSTEP(Y0, Y1, Y2)
 	VMOVUPS Y1, (DI)
 	VMOVUPS Y2, (DX)
@@ -41,18 +44,6 @@ rowloop:
 	ADDQ    $32, SI
 	DECQ    CX
 	JNZ     rowloop
-	JMP     rowdone
-
-rowfirst:
-	VMOVUPS (SI), Y0
-	LIFSTEP(Y0, Y1, Y2)
-	VMOVUPS Y1, (DI)
-	VMOVUPS Y2, (DX)
-	ADDQ    $32, DI
-	ADDQ    $32, DX
-	ADDQ    $32, SI
-	DECQ    CX
-	JNZ     rowfirst
 
 rowdone:
 	VZEROUPPER

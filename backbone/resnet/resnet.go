@@ -263,15 +263,10 @@ func (m *ResNet) freeze() {
 	if fs < 0 {
 		return
 	}
-	stop := func(mod nn.Module) {
-		for _, p := range nn.Params(mod) {
-			p.SetRequiresGrad(false)
-		}
-	}
-	stop(m.Conv1)
-	stop(m.BN1)
+	nn.Freeze(m.Conv1)
+	nn.Freeze(m.BN1)
 	for i := 0; i < fs; i++ {
-		stop(m.Layers[i])
+		nn.Freeze(m.Layers[i])
 	}
 }
 

@@ -294,20 +294,15 @@ func (m *SNNMLP) freeze() {
 	if fs < 0 {
 		return
 	}
-	stop := func(mod nn.Module) {
-		for _, p := range nn.Params(mod) {
-			p.SetRequiresGrad(false)
-		}
-	}
-	stop(m.PatchEmbed)
+	nn.Freeze(m.PatchEmbed)
 	for i := 0; i < fs && i < len(m.Layers); i++ {
-		stop(m.Layers[i])
+		nn.Freeze(m.Layers[i])
 		for _, b := range m.Layers[i].blocks {
 			b.frozen = true
 		}
 		for j, oi := range m.opts.OutIndices {
 			if oi == i && m.OutNorms != nil {
-				stop(m.OutNorms[j])
+				nn.Freeze(m.OutNorms[j])
 			}
 		}
 	}
