@@ -123,18 +123,7 @@ func TestTrainResumeBitExact(t *testing.T) {
 	// Interrupted run: cancel after iteration 8 (inside epoch 2).
 	dirB := t.TempDir()
 	rb := newToyRunner(t, dirB, loop)
-	ctx, cancel := context.WithCancel(context.Background())
-	got := map[int]float32{}
-	err = rb.Train(ctx, func(i int, l float32) {
-		got[i] = l
-		if i == 7 {
-			cancel()
-		}
-	})
-	if !errors.Is(err, ErrInterrupted) {
-		t.Fatalf("interrupted run: err = %v, want ErrInterrupted", err)
-	}
-	last, err := LastCheckpoint(dirB)
+	got, last, err := trainInterrupted(t, rb, 7)
 	if err != nil || filepath.Base(last) != "iter_8.safetensors" {
 		t.Fatalf("last checkpoint %q, %v; want iter_8.safetensors", last, err)
 	}
@@ -219,4 +208,25 @@ func TestCheckpointErrors(t *testing.T) {
 	if _, err := LoadWeights(plain, newToyModel(), true); err != nil {
 		t.Errorf("LoadWeights: %v", err)
 	}
+}
+
+// trainInterrupted trains r, cancelling it once iteration stopAt (0-based)
+// has run, and returns the losses it logged by iteration and the last
+// checkpoint it saved (with the error of finding it).
+func trainInterrupted(t *testing.T, r *Runner, stopAt int) (map[int]float32, string, error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := map[int]float32{}
+	err := r.Train(ctx, func(i int, l float32) {
+		got[i] = l
+		if i == stopAt {
+			cancel()
+		}
+	})
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("interrupted run: err = %v, want ErrInterrupted", err)
+	}
+	last, err := LastCheckpoint(r.WorkDir)
+	return got, last, err
 }

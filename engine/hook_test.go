@@ -358,18 +358,7 @@ func TestEMAResumeBitExact(t *testing.T) {
 
 	dirB := t.TempDir()
 	rb, _ := emaRunner(t, dirB, loop)
-	ctx, cancel := context.WithCancel(context.Background())
-	got := map[int]float32{}
-	err := rb.Train(ctx, func(i int, l float32) {
-		got[i] = l
-		if i == 7 {
-			cancel()
-		}
-	})
-	if !errors.Is(err, ErrInterrupted) {
-		t.Fatalf("interrupted run: err = %v, want ErrInterrupted", err)
-	}
-	last, err := LastCheckpoint(dirB)
+	got, last, err := trainInterrupted(t, rb, 7)
 	if err != nil {
 		t.Fatal(err)
 	}
