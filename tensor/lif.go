@@ -94,8 +94,10 @@ func LIFBackward(gx, x, gy *Tensor, axis, group int, tau, vth float32) (gtau, gv
 	}
 	ParallelDynamic(planes, lifGrain(plane), func(lo, hi int) {
 		var scratch []float32
+		var acc []float64 // per-column partial sums of the tau and Vth gradients
 		if axis == LIFAlongH {
 			scratch = make([]float32, (group+1)*w)
+			acc = make([]float64, 2*w)
 		} else {
 			scratch = make([]float32, group)
 		}
@@ -106,7 +108,7 @@ func LIFBackward(gx, x, gy *Tensor, axis, group int, tau, vth float32) (gtau, gv
 				gxs = gxd[p*plane : (p+1)*plane]
 			}
 			if axis == LIFAlongH {
-				partTau[p], partVth[p] = lifBackwardH(gxs, xs, gys, w, group, tau, vth, scratch)
+				partTau[p], partVth[p] = lifBackwardH(gxs, xs, gys, w, group, tau, vth, scratch, acc)
 			} else {
 				partTau[p], partVth[p] = lifBackwardW(gxs, xs, gys, h, w, group, tau, vth, scratch)
 			}
@@ -191,40 +193,46 @@ func lifForwardW(y, x []float32, h, w, group int, tau, vth float32) {
 }
 
 // lifBackwardH is LIFBackward for one plane along H. scratch holds
-// (group+1)*w values: the group's membranes, then the lanes' du.
-func lifBackwardH(gx, x, gy []float32, w, group int, tau, vth float32, scratch []float32) (gtau, gvth float64) {
+// (group+1)*w values: the group's membranes, then the lanes' du; acc holds
+// 2*w per-column partial sums of the tau and Vth gradients, added up in
+// column order at the end, so that the lanes run independently (and eight
+// at a time in lifBackStepVec) with the same result.
+func lifBackwardH(gx, x, gy []float32, w, group int, tau, vth float32, scratch []float32, acc []float64) (gtau, gvth float64) {
 	h := len(x) / w
 	full := h / group * group
 	mem, du := scratch[:group*w], scratch[group*w:(group+1)*w]
+	accTau, accVth := acc[:w], acc[w:2*w]
+	clear(acc)
 	for r0 := 0; r0 < full; r0 += group {
 		// Recompute the membranes u[t] of the group.
 		copy(mem[:w], x[r0*w:(r0+1)*w])
 		for t := 1; t < group; t++ {
 			xr, up, ur := x[(r0+t)*w:(r0+t+1)*w], mem[(t-1)*w:t*w], mem[t*w:(t+1)*w]
-			for j, xv := range xr {
+			for j := lifMem(ur, up, xr, tau, vth); j < w; j++ {
 				_, c := lifStep(up[j], vth)
-				ur[j] = float32(tau*c) + xv
+				ur[j] = float32(tau*c) + xr[j]
 			}
 		}
 		clear(du)
 		for t := group - 1; t >= 0; t-- {
 			ur, gr := mem[t*w:(t+1)*w], gy[(r0+t)*w:(r0+t+1)*w]
-			for j, g := range gr {
-				fire := lifFire(ur[j], vth)
-				du[j] = lifSelect(fire, g, tau*du[j])
-				gvth += float64(lifSelect(fire, 0, g))
-			}
+			var gxr, up []float32
 			if gx != nil {
-				gxr := gx[(r0+t)*w : (r0+t+1)*w]
-				for j, d := range du {
-					gxr[j] += d
-				}
+				gxr = gx[(r0+t)*w : (r0+t+1)*w]
 			}
 			if t > 0 {
-				up := mem[(t-1)*w : t*w]
-				for j, d := range du {
+				up = mem[(t-1)*w : t*w]
+			}
+			for j := lifBackStepVec(du, gxr, ur, up, gr, accTau, accVth, tau, vth); j < w; j++ {
+				fire := lifFire(ur[j], vth)
+				du[j] = lifSelect(fire, gr[j], tau*du[j])
+				accVth[j] += float64(lifSelect(fire, 0, gr[j]))
+				if gxr != nil {
+					gxr[j] += du[j]
+				}
+				if up != nil {
 					_, c := lifStep(up[j], vth)
-					gtau += float64(d) * float64(c)
+					accTau[j] += float64(du[j]) * float64(c)
 				}
 			}
 		}
@@ -233,6 +241,10 @@ func lifBackwardH(gx, x, gy []float32, w, group int, tau, vth float32, scratch [
 		for i, g := range gy[full*w:] {
 			gx[full*w+i] += g
 		}
+	}
+	for j := range accTau {
+		gtau += accTau[j]
+		gvth += accVth[j]
 	}
 	return gtau, gvth
 }

@@ -48,3 +48,51 @@ func lifGroups4(y, x []float32, tau, vth float32) int {
 	lifGroups4AVX(&y[0], &x[0], blocks, tau, vth)
 	return 32 * blocks
 }
+
+// lifMemAVX recomputes membranes along H over n lanes, n a multiple of 8:
+// u[i] = float32(tau·c) + x[i], c = 0 if up[i] > vth else up[i].
+//
+//go:noescape
+func lifMemAVX(u, up, x *float32, n int, tau, vth float32)
+
+// lifBackStepAVX is one step of the backward scan along H over n lanes, n a
+// multiple of 8, as lifBackStep documents; flags&1 adds du to gx and
+// flags&2 accumulates the tau gradient from the previous membranes up.
+//
+//go:noescape
+func lifBackStepAVX(du, gx, u, up, gy *float32, accTau, accVth *float64, n int, tau, vth float32, flags int)
+
+// lifMem runs lifMemAVX on the lanes it can take and returns how many.
+func lifMem(u, up, x []float32, tau, vth float32) int {
+	n := len(x) &^ 7
+	if !useLIFAVX2 || n == 0 {
+		return 0
+	}
+	_, _ = u[n-1], up[n-1]
+	lifMemAVX(&u[0], &up[0], &x[0], n, tau, vth)
+	return n
+}
+
+// lifBackStepVec runs lifBackStepAVX on the lanes it can take and returns
+// how many; gx and up may be nil.
+func lifBackStepVec(du, gx, u, up, gy []float32, accTau, accVth []float64, tau, vth float32) int {
+	n := len(u) &^ 7
+	if !useLIFAVX2 || n == 0 {
+		return 0
+	}
+	_, _, _, _ = du[n-1], gy[n-1], accTau[n-1], accVth[n-1]
+	flags := 0
+	pgx, pup := &du[0], &du[0] // not read without their flags
+	if gx != nil {
+		_ = gx[n-1]
+		flags |= 1
+		pgx = &gx[0]
+	}
+	if up != nil {
+		_ = up[n-1]
+		flags |= 2
+		pup = &up[0]
+	}
+	lifBackStepAVX(&du[0], pgx, &u[0], pup, &gy[0], &accTau[0], &accVth[0], n, tau, vth, flags)
+	return n
+}

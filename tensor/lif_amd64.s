@@ -113,3 +113,113 @@ grploop:
 grpdone:
 	VZEROUPPER
 	RET
+
+// func lifMemAVX(u, up, x *float32, n int, tau, vth float32)
+//
+// Recomputes a step's membranes along H over n lanes (n a multiple of 8):
+// u = float32(tau·c) + x with c the carry of the previous membranes up (0
+// where they fired, up elsewhere).
+TEXT ·lifMemAVX(SB), NOSPLIT, $0-40
+	MOVQ         u+0(FP), DI
+	MOVQ         up+8(FP), DX
+	MOVQ         x+16(FP), SI
+	MOVQ         n+24(FP), CX
+	VBROADCASTSS tau+32(FP), Y14
+	VBROADCASTSS vth+36(FP), Y15
+	VXORPS       Y13, Y13, Y13
+	SHRQ         $3, CX
+	JZ           memdone
+
+memloop:
+	VMOVUPS   (DX), Y0
+	VSUBPS    Y0, Y15, Y1
+	VBLENDVPS Y1, Y13, Y0, Y2
+	VMULPS    Y2, Y14, Y2
+	VADDPS    (SI), Y2, Y2
+	VMOVUPS   Y2, (DI)
+	ADDQ      $32, DI
+	ADDQ      $32, DX
+	ADDQ      $32, SI
+	DECQ      CX
+	JNZ       memloop
+
+memdone:
+	VZEROUPPER
+	RET
+
+// func lifBackStepAVX(du, gx, u, up, gy *float32, accTau, accVth *float64, n int, tau, vth float32, flags int)
+//
+// One step of the backward scan along H over n lanes (n a multiple of 8),
+// for membranes u and output gradients gy: du = gy where u fired, tau·du
+// elsewhere; accVth += gy where u did not fire; with flags&1, gx += du;
+// with flags&2, accTau += du·c in float64, c the carry of the previous
+// membranes up.
+TEXT ·lifBackStepAVX(SB), NOSPLIT, $0-80
+	MOVQ         du+0(FP), DI
+	MOVQ         gx+8(FP), R8
+	MOVQ         u+16(FP), SI
+	MOVQ         up+24(FP), R9
+	MOVQ         gy+32(FP), DX
+	MOVQ         accTau+40(FP), R10
+	MOVQ         accVth+48(FP), R11
+	MOVQ         n+56(FP), CX
+	VBROADCASTSS tau+64(FP), Y14
+	VBROADCASTSS vth+68(FP), Y15
+	MOVQ         flags+72(FP), AX
+	VXORPS       Y13, Y13, Y13
+	SHRQ         $3, CX
+	JZ           bkdone
+
+bkloop:
+	VMOVUPS      (SI), Y0
+	VSUBPS       Y0, Y15, Y1        // fired where negative
+	VMOVUPS      (DX), Y2           // g
+	VMULPS       (DI), Y14, Y3      // tau·du
+	VBLENDVPS    Y1, Y2, Y3, Y4     // du
+	VMOVUPS      Y4, (DI)
+	VBLENDVPS    Y1, Y13, Y2, Y5    // g where it did not fire
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $1, Y5, X7
+	VCVTPS2PD    X7, Y7
+	VADDPD       (R11), Y6, Y6
+	VADDPD       32(R11), Y7, Y7
+	VMOVUPD      Y6, (R11)
+	VMOVUPD      Y7, 32(R11)
+	TESTQ        $1, AX
+	JZ           bknogx
+	VADDPS       (R8), Y4, Y8
+	VMOVUPS      Y8, (R8)
+
+bknogx:
+	TESTQ        $2, AX
+	JZ           bknext
+	VMOVUPS      (R9), Y9
+	VSUBPS       Y9, Y15, Y10
+	VBLENDVPS    Y10, Y13, Y9, Y11  // carry of the previous membranes
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X11, Y7
+	VMULPD       Y7, Y6, Y6
+	VADDPD       (R10), Y6, Y6
+	VMOVUPD      Y6, (R10)
+	VEXTRACTF128 $1, Y4, X8
+	VEXTRACTF128 $1, Y11, X9
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X9, Y9
+	VMULPD       Y9, Y8, Y8
+	VADDPD       32(R10), Y8, Y8
+	VMOVUPD      Y8, 32(R10)
+
+bknext:
+	ADDQ $32, DI
+	ADDQ $32, R8
+	ADDQ $32, SI
+	ADDQ $32, R9
+	ADDQ $32, DX
+	ADDQ $64, R10
+	ADDQ $64, R11
+	DECQ CX
+	JNZ  bkloop
+
+bkdone:
+	VZEROUPPER
+	RET

@@ -300,9 +300,10 @@ func BenchmarkLIF(b *testing.B) {
 	}
 }
 
-// TestLIFAssemblyMatchesGo runs the scans with and without the assembly
-// paths on inputs that hold exact ties with vth, signed zeros and values
-// around them, along both axes, and wants the same bits.
+// TestLIFAssemblyMatchesGo runs the scans, forward and backward, with and
+// without the assembly paths on inputs that hold exact ties with vth,
+// signed zeros and values around them, along both axes, and wants the same
+// bits.
 func TestLIFAssemblyMatchesGo(t *testing.T) {
 	if !useLIFAVX2 {
 		t.Skip("no assembly LIF on this machine or build")
@@ -324,6 +325,23 @@ func TestLIFAssemblyMatchesGo(t *testing.T) {
 			for i := range want.data {
 				if math.Float32bits(got.data[i]) != math.Float32bits(want.data[i]) {
 					t.Fatalf("axis %d tau %g vth %g: element %d (x %v): assembly %v, Go %v", axis, p.tau, p.vth, i, x.data[i], got.data[i], want.data[i])
+				}
+			}
+			gy := randTensor(9, -1, 1, x.shape...)
+			for _, withGx := range []bool{true, false} {
+				var gxGot, gxWant *Tensor
+				if withGx {
+					gxGot, gxWant = Full(0.5, x.shape...), Full(0.5, x.shape...)
+				}
+				tauGot, vthGot := LIFBackward(gxGot, x, gy, axis, 4, p.tau, p.vth)
+				useLIFAVX2 = false
+				tauWant, vthWant := LIFBackward(gxWant, x, gy, axis, 4, p.tau, p.vth)
+				useLIFAVX2 = true
+				if tauGot != tauWant || vthGot != vthWant {
+					t.Errorf("axis %d tau %g vth %g: backward gradients (%v, %v) with assembly, (%v, %v) in Go", axis, p.tau, p.vth, tauGot, vthGot, tauWant, vthWant)
+				}
+				if withGx && MaxAbsDiff(gxGot, gxWant) != 0 {
+					t.Errorf("axis %d tau %g vth %g: gx differs between assembly and Go", axis, p.tau, p.vth)
 				}
 			}
 		}
