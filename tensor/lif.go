@@ -94,12 +94,13 @@ func LIFBackward(gx, x, gy *Tensor, axis, group int, tau, vth float32) (gtau, gv
 	}
 	ParallelDynamic(planes, lifGrain(plane), func(lo, hi int) {
 		var scratch []float32
-		var acc []float64 // per-column partial sums of the tau and Vth gradients
+		var acc []float64 // partial sums of the tau and Vth gradients
 		if axis == LIFAlongH {
 			scratch = make([]float32, (group+1)*w)
 			acc = make([]float64, 2*w)
 		} else {
 			scratch = make([]float32, group)
+			acc = make([]float64, 2*plane)
 		}
 		for p := lo; p < hi; p++ {
 			xs, gys := xd[p*plane:(p+1)*plane], gyd[p*plane:(p+1)*plane]
@@ -110,7 +111,7 @@ func LIFBackward(gx, x, gy *Tensor, axis, group int, tau, vth float32) (gtau, gv
 			if axis == LIFAlongH {
 				partTau[p], partVth[p] = lifBackwardH(gxs, xs, gys, w, group, tau, vth, scratch, acc)
 			} else {
-				partTau[p], partVth[p] = lifBackwardW(gxs, xs, gys, h, w, group, tau, vth, scratch)
+				partTau[p], partVth[p] = lifBackwardW(gxs, xs, gys, h, w, group, tau, vth, scratch, acc)
 			}
 		}
 	})
@@ -250,13 +251,35 @@ func lifBackwardH(gx, x, gy []float32, w, group int, tau, vth float32, scratch [
 }
 
 // lifBackwardW is LIFBackward for one h×w plane along W. scratch holds group
-// values: the membranes of the current group.
-func lifBackwardW(gx, x, gy []float32, h, w, group int, tau, vth float32, scratch []float32) (gtau, gvth float64) {
+// values: the membranes of the current group; acc holds 2·h·w values, each
+// element's terms of the tau and Vth gradients by position, which sumTerms
+// then adds up, so that groups run independently (and eight at a time in
+// lifBackGroups4) with the same result.
+func lifBackwardW(gx, x, gy []float32, h, w, group int, tau, vth float32, scratch []float32, acc []float64) (gtau, gvth float64) {
 	full := w / group * group
 	mem := scratch[:group]
-	for r := 0; r < h; r++ {
+	accTau, accVth := acc[:h*w], acc[h*w:2*h*w]
+	clear(acc)
+	done := 0 // values the vector scan took at the start of the plane
+	if group == 4 && full == w {
+		// No pass-through columns: the plane is one run of whole groups.
+		done = lifBackGroups4(gx, x, gy, accTau, accVth, tau, vth)
+	}
+	for r := done / w; r < h; r++ {
 		xr, gr := x[r*w:(r+1)*w], gy[r*w:(r+1)*w]
-		for g0 := 0; g0 < full; g0 += group {
+		at, av := accTau[r*w:(r+1)*w], accVth[r*w:(r+1)*w]
+		var gxr []float32
+		if gx != nil {
+			gxr = gx[r*w : (r+1)*w]
+		}
+		g0 := 0
+		switch {
+		case done > 0 && r == done/w:
+			g0 = done % w
+		case group == 4:
+			g0 = lifBackGroups4(gxr, xr[:full], gr, at, av, tau, vth)
+		}
+		for ; g0 < full; g0 += group {
 			var c float32
 			for t, xv := range xr[g0 : g0+group] {
 				u := float32(tau*c) + xv
@@ -268,23 +291,42 @@ func lifBackwardW(gx, x, gy []float32, h, w, group int, tau, vth float32, scratc
 			for t := group - 1; t >= 0; t-- {
 				fire := lifFire(mem[t], vth)
 				du = lifSelect(fire, gg[t], tau*du)
-				gvth += float64(lifSelect(fire, 0, gg[t]))
-				if gx != nil {
-					gx[r*w+g0+t] += du
+				av[g0+t] = float64(lifSelect(fire, 0, gg[t]))
+				if gxr != nil {
+					gxr[g0+t] += du
 				}
 				if t > 0 {
 					_, c := lifStep(mem[t-1], vth)
-					gtau += float64(du) * float64(c)
+					at[g0+t] = float64(du) * float64(c)
 				}
 			}
 		}
-		if gx != nil {
+		if gxr != nil {
 			for i, g := range gr[full:] {
-				gx[r*w+full+i] += g
+				gxr[full+i] += g
 			}
 		}
 	}
-	return gtau, gvth
+	return sumTerms(accTau), sumTerms(accVth)
+}
+
+// sumTerms returns the sum of s in four interleaved partial sums (element
+// i in sum i mod 4) added pairwise: four independent chains of additions.
+func sumTerms(s []float64) float64 {
+	var a0, a1, a2, a3 float64
+	i := 0
+	for ; i+4 <= len(s); i += 4 {
+		b := s[i : i+4 : i+4]
+		a0 += b[0]
+		a1 += b[1]
+		a2 += b[2]
+		a3 += b[3]
+	}
+	a := [4]float64{a0, a1, a2, a3}
+	for j, v := range s[i:] {
+		a[j] += v
+	}
+	return (a[0] + a[1]) + (a[2] + a[3])
 }
 
 // lifStep returns the output and the carried membrane of one step with

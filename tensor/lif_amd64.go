@@ -96,3 +96,29 @@ func lifBackStepVec(du, gx, u, up, gy []float32, accTau, accVth []float64, tau, 
 	lifBackStepAVX(&du[0], pgx, &u[0], pup, &gy[0], &accTau[0], &accVth[0], n, tau, vth, flags)
 	return n
 }
+
+// lifBackGroups4AVX is the backward scan along W with groups of 4 over
+// blocks·32 values, as lifBackwardW computes it: gx += du when hasGx != 0,
+// and per column accTau += du·c, accVth += the output gradient where the
+// membrane did not fire, in float64.
+//
+//go:noescape
+func lifBackGroups4AVX(gx, x, gy *float32, accTau, accVth *float64, blocks int, tau, vth float32, hasGx int)
+
+// lifBackGroups4 runs lifBackGroups4AVX on the whole blocks of 32 values
+// at the start of x and returns how many values it took; gx may be nil.
+func lifBackGroups4(gx, x, gy []float32, accTau, accVth []float64, tau, vth float32) int {
+	blocks := len(x) / 32
+	if !useLIFAVX2 || blocks == 0 {
+		return 0
+	}
+	n := 32 * blocks
+	_, _, _ = gy[n-1], accTau[n-1], accVth[n-1]
+	pgx, has := &x[0], 0 // not written without hasGx
+	if gx != nil {
+		_ = gx[n-1]
+		pgx, has = &gx[0], 1
+	}
+	lifBackGroups4AVX(pgx, &x[0], &gy[0], &accTau[0], &accVth[0], blocks, tau, vth, has)
+	return n
+}

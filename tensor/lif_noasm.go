@@ -14,3 +14,5 @@ func lifMem(u, up, x []float32, tau, vth float32) int { return 0 }
 func lifBackStepVec(du, gx, u, up, gy []float32, accTau, accVth []float64, tau, vth float32) int {
 	return 0
 }
+
+func lifBackGroups4(gx, x, gy []float32, accTau, accVth []float64, tau, vth float32) int { return 0 }
