@@ -128,17 +128,7 @@ func TestTrainResumeBitExact(t *testing.T) {
 		t.Fatalf("last checkpoint %q, %v; want iter_8.safetensors", last, err)
 	}
 	rc := newToyRunner(t, dirB, loop)
-	if err := rc.Resume(last); err != nil {
-		t.Fatal(err)
-	}
-	if err := rc.Train(context.Background(), func(i int, l float32) { got[i] = l }); err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 18; i++ {
-		if got[i] != straight[i] {
-			t.Errorf("iteration %d: resumed loss %v, uninterrupted %v", i, got[i], straight[i])
-		}
-	}
+	resumeMatches(t, rc, last, got, straight, 18)
 	// Checkpoints: the newest two periodic ones, the best, and the pointer.
 	for _, name := range []string{"epoch_2.safetensors", "epoch_3.safetensors", "last_checkpoint", "log.jsonl", "log.txt"} {
 		if _, err := os.Stat(filepath.Join(dirB, name)); err != nil {
@@ -229,4 +219,22 @@ func trainInterrupted(t *testing.T, r *Runner, stopAt int) (map[int]float32, str
 	}
 	last, err := LastCheckpoint(r.WorkDir)
 	return got, last, err
+}
+
+// resumeMatches resumes r from last, trains it to the end, adding its losses
+// to got (those logged before the interruption), and checks the first n
+// against the uninterrupted run's, to the bit.
+func resumeMatches(t *testing.T, r *Runner, last string, got, straight map[int]float32, n int) {
+	t.Helper()
+	if err := r.Resume(last); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Train(context.Background(), func(i int, l float32) { got[i] = l }); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		if got[i] != straight[i] {
+			t.Errorf("iteration %d: resumed loss %v, uninterrupted %v", i, got[i], straight[i])
+		}
+	}
 }

@@ -369,17 +369,7 @@ func TestEMAResumeBitExact(t *testing.T) {
 	}
 
 	rc, hc := emaRunner(t, dirB, loop)
-	if err := rc.Resume(last); err != nil {
-		t.Fatal(err)
-	}
-	if err := rc.Train(context.Background(), func(i int, l float32) { got[i] = l }); err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 18; i++ {
-		if got[i] != straight[i] {
-			t.Errorf("iteration %d: resumed loss %v, uninterrupted %v", i, got[i], straight[i])
-		}
-	}
+	resumeMatches(t, rc, last, got, straight, 18)
 	for k, v := range nn.StateDict(ra.Model) {
 		if d := tensor.MaxAbsDiff(v, nn.StateDict(rc.Model)[k]); d != 0 {
 			t.Errorf("weight %s differs by %g after resume", k, d)
