@@ -12,9 +12,10 @@ import (
 
 // BenchmarkSNNMLPT times SNN-MLP-T: inference at batch 1 and a training
 // step (forward and backward, no optimizer) at batch 4, both 224×224, for
-// comparison with tools/reference/bench_snnmlp.py (PyTorch, 2 threads).
+// comparison with tools/reference/bench_snnmlp.py (PyTorch, 2 threads),
+// which like this runs without stochastic depth.
 func BenchmarkSNNMLPT(b *testing.B) {
-	m := buildModel(b, classifierYAML("arch: tiny", 1000)).(*models.ImageClassifier)
+	m := buildModel(b, classifierYAML("arch: tiny\n    drop_path_rate: 0", 1000)).(*models.ImageClassifier)
 	pool := tensor.NewPool()
 	b.Run("forward/batch=1", func(b *testing.B) {
 		nn.SetTraining(m, false)

@@ -30,7 +30,11 @@ func binary(name string, a, b *Var, op binop) *Var {
 	shape := BroadcastShape(as, bs)
 	out := Output(shape, a, b)
 	ad, bd, od := a.Data(), b.Data(), out.Data()
-	broadcastLoop(shape, as, bs, func(o, ia, ib, n, sa, sb int) {
+	loop := broadcastLoop
+	if tensor.SameShape(as, bs) {
+		loop = sameShapeLoop
+	}
+	loop(shape, as, bs, func(o, ia, ib, n, sa, sb int) {
 		y := od[o : o+n]
 		switch {
 		case sa == 1 && sb == 1:

@@ -85,13 +85,30 @@ func broadcastLoop(out, as, bs []int, fn func(o, ia, ib, n, sa, sb int)) {
 	}
 }
 
+// sameShapeLoop is broadcastLoop for operands of the output's own shape:
+// it calls fn(o, o, o, n, 1, 1) on contiguous chunks, in parallel when the
+// tensor is large. fn must write only its own chunk of the output.
+func sameShapeLoop(out, _, _ []int, fn func(o, ia, ib, n, sa, sb int)) {
+	tensor.Parallel(tensor.Numel(out), elementwiseGrain, func(lo, hi int) {
+		fn(lo, lo, lo, hi-lo, 1, 1)
+	})
+}
+
+// elementwiseGrain is the least number of elements an elementwise loop
+// hands to one goroutine.
+const elementwiseGrain = 1 << 15
+
 // reduceTo sums g (of shape out) into dst (of a shape that broadcasts to out),
 // accumulating: dst += sum over broadcast dims of g * mul, where mul is nil
 // (1) or a function of the output index o, the index into dst and the index
 // into the other operand (of shape other).
 func reduceTo(dst *tensor.Tensor, g *tensor.Tensor, out []int, other []int, mul func(o, idst, iother int) float32) {
 	d, gd := dst.Data(), g.Data()
-	broadcastLoop(out, dst.Shape(), other, func(o, ia, ib, n, sa, sb int) {
+	loop := broadcastLoop
+	if tensor.SameShape(dst.Shape(), out) && tensor.SameShape(other, out) {
+		loop = sameShapeLoop // no dimension is reduced: chunks write apart
+	}
+	loop(out, dst.Shape(), other, func(o, ia, ib, n, sa, sb int) {
 		if mul == nil {
 			if sa == 1 {
 				dd := d[ia : ia+n]

@@ -142,12 +142,12 @@ func (p ConvParams) panelsFit(v *gemmVariant) bool {
 
 // convPanels runs convForwardPanels over every image, group and panel of
 // v.nr output pixels, the units of work, which workers take in runs handed
-// out in turn (ParallelDynamic). With accumulate, y is added to rather than overwritten (bias must
-// then be nil).
+// out in turn (Parallel). With accumulate, y is added to rather than
+// overwritten (bias must then be nil).
 func convPanels(v *gemmVariant, p ConvParams, pw, x, bias, y []float32, accumulate bool) {
 	ohw := p.OutH() * p.OutW()
 	panels := ceilDiv(ohw, v.nr)
-	ParallelDynamic(p.N*p.Groups*panels, 1, func(lo, hi int) {
+	Parallel(p.N*p.Groups*panels, 1, func(lo, hi int) {
 		buf := gemmBufPool.Get().(*gemmBuffers)
 		buf.edge = grow(buf.edge, v.mr*v.nr)
 		for u := lo; u < hi; {
@@ -352,11 +352,13 @@ func Conv2dBackwardFilter(p ConvParams, x, dy, dw, dbias []float32) {
 	}
 	if dbias != nil {
 		ohw := p.OutH() * p.OutW()
-		for n := range p.N {
-			for k := range p.K {
-				dbias[k] += sum8(dy[(n*p.K+k)*ohw : (n*p.K+k+1)*ohw])
+		Parallel(p.K, max(1, (1<<16)/(p.N*ohw)), func(k0, k1 int) {
+			for k := k0; k < k1; k++ {
+				for n := range p.N {
+					dbias[k] += sum8(dy[(n*p.K+k)*ohw : (n*p.K+k+1)*ohw])
+				}
 			}
-		}
+		})
 	}
 	if p.depthwise() {
 		depthwiseBackwardFilter(p, x, dy, dw)
@@ -377,7 +379,7 @@ func Conv2dBackwardFilter(p ConvParams, x, dy, dw, dbias []float32) {
 	}
 	units := p.Groups * per
 	v := currentGemm()
-	ParallelDynamic(units, ceilDiv(units, 2*gemmWorkers()), func(lo, hi int) {
+	Parallel(units, ceilDiv(units, 2*gemmWorkers()), func(lo, hi int) {
 		col := getCol(p)
 		for u := lo; u < hi; {
 			g, i0 := u/per, u%per
@@ -434,7 +436,7 @@ func putCol(col *[]float32) { colPool.Put(col) }
 func perImage(p ConvParams, fn func(n int, col []float32, serial bool)) {
 	workers := gemmWorkers()
 	if workers > 1 && (p.N >= 2*workers || p.N%workers == 0) {
-		ParallelDynamic(p.N, 1, func(lo, hi int) {
+		Parallel(p.N, 1, func(lo, hi int) {
 			col := getCol(p)
 			for n := lo; n < hi; n++ {
 				fn(n, *col, true)

@@ -85,7 +85,7 @@ func depthwiseForward(p ConvParams, x, w, bias, y []float32) {
 	hw, ohw := p.H*p.W, p.OutH()*p.OutW()
 	taps := p.KH * p.KW
 	v := currentGemm()
-	ParallelDynamic(p.N*p.C, 4, func(lo, hi int) {
+	Parallel(p.N*p.C, 4, func(lo, hi int) {
 		s := dwScratchPool.Get().(*dwScratch)
 		for nc := lo; nc < hi; nc++ {
 			c := nc % p.C
@@ -159,7 +159,7 @@ func depthwiseBackwardData(p ConvParams, dy, w, dx []float32) {
 			}
 		}
 		v := currentGemm()
-		ParallelDynamic(p.N*p.C, 4, func(lo, hi int) {
+		Parallel(p.N*p.C, 4, func(lo, hi int) {
 			s := dwScratchPool.Get().(*dwScratch)
 			for nc := lo; nc < hi; nc++ {
 				c := nc % p.C
@@ -169,7 +169,7 @@ func depthwiseBackwardData(p ConvParams, dy, w, dx []float32) {
 		})
 		return
 	}
-	ParallelDynamic(p.N*p.C, 4, func(lo, hi int) {
+	Parallel(p.N*p.C, 4, func(lo, hi int) {
 		for nc := lo; nc < hi; nc++ {
 			c := nc % p.C
 			dyc := dy[nc*ohw : (nc+1)*ohw]
@@ -215,7 +215,7 @@ func depthwiseBackwardFilter(p ConvParams, x, dy, dw []float32) {
 	if p.StrideH == 1 && p.StrideW == 1 {
 		g := newDwGeom(p)
 		v := currentGemm()
-		ParallelDynamic(p.C, 1, func(lo, hi int) {
+		Parallel(p.C, 1, func(lo, hi int) {
 			s := dwScratchPool.Get().(*dwScratch)
 			s.x = grow(s.x, g.xLen(p))
 			s.y = grow(s.y, g.ohp*g.wx)
@@ -240,7 +240,7 @@ func depthwiseBackwardFilter(p ConvParams, x, dy, dw []float32) {
 		})
 		return
 	}
-	ParallelDynamic(p.C, 1, func(lo, hi int) {
+	Parallel(p.C, 1, func(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			dwc := dw[c*taps : (c+1)*taps]
 			for n := range p.N {

@@ -203,13 +203,22 @@ func gemmTile(v *gemmVariant, edge []float32, kc int, ap, bp, c []float32, ldc, 
 // Callers that multiply one A by many B (a convolution's weights by each
 // image) pack it once.
 func packAllA(v *gemmVariant, transA bool, m, k int, a []float32, lda int, dst []float32) {
-	mp := roundUp(m, v.mr)
+	mr := v.mr
+	mp := roundUp(m, mr)
 	kb := kBlock(k)
 	for pc := 0; pc < k; pc += kb {
 		kc := min(kb, k-pc)
-		packA(v, transA, a, lda, 0, m, pc, kc, dst[pc*mp:pc*mp+mp*kc])
+		// Panels are packed on all threads: a large layer's weights are
+		// megabytes, packed at every call.
+		Parallel(mp/mr, max(1, packGrain/(mr*kc)), func(q0, q1 int) {
+			r0 := q0 * mr
+			packA(v, transA, a, lda, r0, min(m, q1*mr)-r0, pc, kc, dst[pc*mp+r0*kc:pc*mp+q1*mr*kc])
+		})
 	}
 }
+
+// packGrain is the least number of packed values one goroutine copies.
+const packGrain = 1 << 16
 
 // packedBIndex is where op(B)[p][j] of a k×n op(B) sits when all of it is
 // packed for tiles nr wide in the order gemmUnit reads it: for each block of

@@ -42,7 +42,7 @@ func LIF(y, x *Tensor, axis, group int, tau, vth float32) {
 		return
 	}
 	xd, yd := x.data, y.data
-	ParallelDynamic(planes, lifGrain(plane), func(lo, hi int) {
+	Parallel(planes, lifGrain(plane), func(lo, hi int) {
 		var carry []float32
 		if axis == LIFAlongH {
 			carry = make([]float32, w)
@@ -92,7 +92,7 @@ func LIFBackward(gx, x, gy *Tensor, axis, group int, tau, vth float32) (gtau, gv
 	if gx != nil {
 		gxd = gx.data
 	}
-	ParallelDynamic(planes, lifGrain(plane), func(lo, hi int) {
+	Parallel(planes, lifGrain(plane), func(lo, hi int) {
 		var scratch []float32
 		var acc []float64 // partial sums of the tau and Vth gradients
 		if axis == LIFAlongH {

@@ -39,15 +39,24 @@ func NewPool() *Pool { return &Pool{free: make(map[int][][]float32)} }
 
 // Get returns a zeroed buffer of length n, reused when one is free.
 func (p *Pool) Get(n int) []float32 {
-	b := p.GetDirty(n)
-	clear(b)
+	b, reused := p.get(n)
+	if reused {
+		Zero(b)
+	}
 	return b
 }
 
 // GetDirty is Get without zeroing, for callers that overwrite every element.
 func (p *Pool) GetDirty(n int) []float32 {
+	b, _ := p.get(n)
+	return b
+}
+
+// get returns a buffer of length n and whether it was reused; a new one is
+// zero, as the runtime makes it.
+func (p *Pool) get(n int) ([]float32, bool) {
 	if p == nil || n == 0 {
-		return make([]float32, n)
+		return make([]float32, n), false
 	}
 	c := sizeClass(n)
 	p.mu.Lock()
@@ -57,10 +66,16 @@ func (p *Pool) GetDirty(n int) []float32 {
 		p.free[c] = list[:k-1]
 		p.idle -= c
 		p.mu.Unlock()
-		return b[:n]
+		return b[:n], true
 	}
 	p.mu.Unlock()
-	return make([]float32, n, c)
+	return make([]float32, n, c), false
+}
+
+// Zero sets every element of b to 0, on all threads when b is large: the
+// clearing of gradient buffers is otherwise a serial stretch of a step.
+func Zero(b []float32) {
+	Parallel(len(b), 1<<17, func(lo, hi int) { clear(b[lo:hi]) })
 }
 
 // Put gives b back to the pool. The caller must not use b afterwards.

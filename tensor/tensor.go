@@ -149,7 +149,7 @@ func (t *Tensor) Fill(v float32) {
 }
 
 // Zero sets every element to 0.
-func (t *Tensor) Zero() { clear(t.data) }
+func (t *Tensor) Zero() { Zero(t.data) }
 
 // Offset returns the flat index of the element at idx. It panics if idx is
 // out of range.
