@@ -62,27 +62,28 @@ func convCases() []ConvParams {
 	}
 	cs := []ConvParams{
 		base(1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1),
-		base(2, 3, 5, 7, 4, 1, 1, 1, 0, 1, 1),     // pointwise
-		base(1, 256, 4, 5, 264, 1, 1, 1, 0, 1, 1), // pointwise, weights past panelsFitBytes
-		base(2, 4, 6, 6, 6, 1, 1, 2, 0, 1, 2),     // 1×1 strided, grouped
-		base(1, 3, 7, 5, 5, 3, 3, 1, 1, 1, 1),     // 3×3 same
-		base(3, 2, 9, 8, 3, 3, 3, 2, 1, 1, 1),     // stride 2
-		base(2, 4, 11, 9, 4, 3, 3, 1, 2, 2, 2),    // dilation, groups
-		base(1, 6, 8, 8, 9, 5, 3, 1, 0, 1, 3),     // rectangular kernel, groups
-		base(1, 5, 4, 4, 7, 4, 4, 3, 3, 1, 1),     // padding larger than half the kernel
-		base(1, 16, 30, 30, 4, 3, 3, 1, 1, 1, 1),  // im2col in two chunks of output rows
-		base(1, 16, 61, 61, 4, 3, 3, 2, 1, 1, 1),  // two chunks, stride 2
-		base(2, 40, 9, 9, 5, 3, 3, 1, 1, 1, 1),    // 360 patch rows: two k blocks of the product
-		base(2, 8, 6, 24, 13, 3, 3, 1, 1, 1, 1),   // runs of 16 and 8 pixels, a partial last tile
-		base(2, 8, 10, 10, 8, 3, 3, 1, 1, 1, 8),   // depthwise 3×3
-		base(2, 8, 13, 11, 8, 7, 7, 1, 3, 1, 8),   // depthwise 7×7
-		base(1, 4, 9, 9, 4, 3, 3, 2, 1, 1, 4),     // depthwise strided
-		base(1, 3, 12, 12, 3, 3, 3, 1, 2, 2, 3),   // depthwise dilated
-		base(2, 3, 9, 21, 3, 3, 3, 1, 1, 1, 3),    // depthwise, 16- and 8-column blocks
-		base(1, 2, 10, 37, 2, 7, 7, 1, 3, 1, 2),   // depthwise 7×7, wide
-		base(1, 3, 5, 6, 3, 3, 3, 1, 3, 1, 3),     // depthwise, padding beyond the kernel
-		base(1, 2, 5, 5, 4, 3, 3, 1, 1, 1, 2),     // groups == C, channel multiplier 2
-		base(0, 3, 5, 5, 4, 3, 3, 1, 1, 1, 1),     // empty batch
+		base(2, 3, 5, 7, 4, 1, 1, 1, 0, 1, 1),      // pointwise
+		base(1, 256, 4, 5, 264, 1, 1, 1, 0, 1, 1),  // pointwise, weights past panelsFitBytes
+		base(3, 512, 9, 15, 528, 1, 1, 1, 0, 1, 2), // the same, grouped: stripes, slices and edges
+		base(2, 4, 6, 6, 6, 1, 1, 2, 0, 1, 2),      // 1×1 strided, grouped
+		base(1, 3, 7, 5, 5, 3, 3, 1, 1, 1, 1),      // 3×3 same
+		base(3, 2, 9, 8, 3, 3, 3, 2, 1, 1, 1),      // stride 2
+		base(2, 4, 11, 9, 4, 3, 3, 1, 2, 2, 2),     // dilation, groups
+		base(1, 6, 8, 8, 9, 5, 3, 1, 0, 1, 3),      // rectangular kernel, groups
+		base(1, 5, 4, 4, 7, 4, 4, 3, 3, 1, 1),      // padding larger than half the kernel
+		base(1, 16, 30, 30, 4, 3, 3, 1, 1, 1, 1),   // im2col in two chunks of output rows
+		base(1, 16, 61, 61, 4, 3, 3, 2, 1, 1, 1),   // two chunks, stride 2
+		base(2, 40, 9, 9, 5, 3, 3, 1, 1, 1, 1),     // 360 patch rows: two k blocks of the product
+		base(2, 8, 6, 24, 13, 3, 3, 1, 1, 1, 1),    // runs of 16 and 8 pixels, a partial last tile
+		base(2, 8, 10, 10, 8, 3, 3, 1, 1, 1, 8),    // depthwise 3×3
+		base(2, 8, 13, 11, 8, 7, 7, 1, 3, 1, 8),    // depthwise 7×7
+		base(1, 4, 9, 9, 4, 3, 3, 2, 1, 1, 4),      // depthwise strided
+		base(1, 3, 12, 12, 3, 3, 3, 1, 2, 2, 3),    // depthwise dilated
+		base(2, 3, 9, 21, 3, 3, 3, 1, 1, 1, 3),     // depthwise, 16- and 8-column blocks
+		base(1, 2, 10, 37, 2, 7, 7, 1, 3, 1, 2),    // depthwise 7×7, wide
+		base(1, 3, 5, 6, 3, 3, 3, 1, 3, 1, 3),      // depthwise, padding beyond the kernel
+		base(1, 2, 5, 5, 4, 3, 3, 1, 1, 1, 2),      // groups == C, channel multiplier 2
+		base(0, 3, 5, 5, 4, 3, 3, 1, 1, 1, 1),      // empty batch
 	}
 	rect := base(2, 3, 7, 10, 2, 2, 5, 1, 0, 1, 1)
 	rect.StrideH, rect.PadW, rect.DilationH = 2, 2, 3
@@ -186,6 +187,7 @@ func TestConv2dDeterministic(t *testing.T) {
 	for _, p := range []ConvParams{
 		{N: 3, C: 8, H: 12, W: 12, K: 16, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilationH: 1, DilationW: 1, Groups: 1},
 		{N: 3, C: 8, H: 12, W: 12, K: 8, KH: 7, KW: 7, StrideH: 1, StrideW: 1, PadH: 3, PadW: 3, DilationH: 1, DilationW: 1, Groups: 8},
+		{N: 1, C: 256, H: 9, W: 15, K: 270, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, Groups: 1},
 	} {
 		rng := rand.New(rand.NewPCG(5, 6))
 		x := randSlice(rng, p.N*p.C*p.H*p.W)
@@ -209,7 +211,7 @@ func TestConv2dDeterministic(t *testing.T) {
 			}
 			for i, g := range got {
 				if !equal32(g, first[i]) {
-					t.Errorf("groups=%d: output %d differs between GOMAXPROCS=1 and %d", p.Groups, i, procs)
+					t.Errorf("%+v: output %d differs between GOMAXPROCS=1 and %d", p, i, procs)
 				}
 			}
 		}
