@@ -496,61 +496,6 @@ func convGemm(v *gemmVariant, serial, transA bool, m, n, k int, pa, b []float32,
 	gemmBlocked(workers, v, transA, false, m, n, k, 1, nil, 0, pa, b, ldb, pb, beta, c, ldc)
 }
 
-// pointwiseProducts runs the products of a 1×1 stride-1 unpadded
-// convolution, one per image and group, with the weights prepacked in pw:
-// the forward pass y_g = w_g·x_g (after filling y with the bias), or with
-// transposed, the input gradient dx_g += w_gᵀ·dy_g (b = dy, c = dx, bias
-// nil). Every product is cut into column stripes and, when there are too
-// few of them, row slices; the units of all products are handed out from
-// one counter, so that a small batch still spreads evenly over the
-// workers. Each element is computed the same way whatever the cut.
-func pointwiseProducts(v *gemmVariant, p ConvParams, transposed bool, pw, b, bias, c []float32) {
-	hw := p.H * p.W
-	cg, kg := p.C/p.Groups, p.K/p.Groups
-	m, k, bch, cch := kg, cg, p.C, p.K // rows of C and k; channels of b and c
-	if transposed {
-		m, k, bch, cch = cg, kg, p.K, p.C
-	}
-	per := packedWeightsLen(v, p, transposed)
-	mr, nr := v.mr, v.nr
-	products := p.N * p.Groups
-	// About four units per worker: column stripes of whole panels, at
-	// most gemmNC and at least 4 panels wide, then row slices of whole
-	// mr-row panels if the stripes are too few (each slice packs its
-	// stripe of b again, so stripes come first).
-	want := 4 * gemmWorkers()
-	stripes := max(ceilDiv(hw, gemmNC), min(ceilDiv(want, products), ceilDiv(hw, 4*nr)))
-	nc := roundUp(ceilDiv(hw, stripes), nr)
-	stripes = ceilDiv(hw, nc)
-	slices := min(max(1, ceilDiv(want, products*stripes)), ceilDiv(m, 8*mr))
-	mp := roundUp(ceilDiv(m, max(slices, 1)), mr)
-	slices = ceilDiv(m, mp)
-	units := products * slices * stripes
-	beta := float32(1)
-	if !transposed && bias == nil {
-		beta = 0
-	}
-	Parallel(units, 1, func(lo, hi int) {
-		buf := gemmBufPool.Get().(*gemmBuffers)
-		buf.edge = grow(buf.edge, mr*nr)
-		for u := lo; u < hi; u++ {
-			prod, rest := u/(slices*stripes), u%(slices*stripes)
-			n, g := prod/p.Groups, prod%p.Groups
-			i0, j0 := (rest/stripes)*mp, (rest%stripes)*nc
-			i1, j1 := min(m, i0+mp), min(hw, j0+nc)
-			bg := b[(n*bch+g*k)*hw : (n*bch+(g+1)*k)*hw]
-			cg := c[(n*cch+g*m)*hw : (n*cch+(g+1)*m)*hw]
-			if bias != nil {
-				for i := i0; i < i1; i++ {
-					fill(cg[i*hw+j0:i*hw+j1], bias[g*m+i])
-				}
-			}
-			gemmUnit(v, buf, transposed, false, i0, i1, j0, j1, m, hw, k, 1, nil, 0, pw[g*per:(g+1)*per], bg, hw, nil, beta, cg, hw)
-		}
-		gemmBufPool.Put(buf)
-	})
-}
-
 // convBackwardDataImage adds image n's input gradient: per group and chunk
 // of output rows, dcol = w_gᵀ · dy_g, scattered back onto dx by col2im.
 func convBackwardDataImage(v *gemmVariant, p ConvParams, pw, dy, dx []float32, n int, col []float32, serial bool) {
