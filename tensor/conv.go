@@ -162,8 +162,8 @@ func convPanels(v *gemmVariant, p ConvParams, pw, x, bias, y []float32, accumula
 // of group g of image n without an im2col matrix: for each panel of v.nr
 // pixels it gathers their patches straight into the packed layout of the
 // GEMM's B operand (gatherPanel, a buffer that stays in cache) and runs
-// every panel of the packed weights pw over it, k blocks in order, after
-// filling the tile with the bias. Each output is computed the same way
+// every panel of the packed weights pw over it, k blocks in order, the
+// first one adding the bias. Each output is computed the same way
 // whatever range of pixels a call covers.
 func convForwardPanels(v *gemmVariant, p ConvParams, pw, x, bias, y []float32, n, g, j0, j1 int, accumulate bool, buf *gemmBuffers) {
 	cg, kg := p.C/p.Groups, p.K/p.Groups
@@ -181,18 +181,18 @@ func convForwardPanels(v *gemmVariant, p ConvParams, pw, x, bias, y []float32, n
 		beta := float32(0)
 		if accumulate {
 			beta = 1
-		} else if bias != nil {
-			beta = 1
-			for k := range kg {
-				fill(yg[k*ohw+jj:k*ohw+jj+nw], bias[g*kg+k])
-			}
 		}
 		for pc := 0; pc < rows; pc += kb {
 			kc := min(kb, rows-pc)
 			bp := buf.b[pc*nr : (pc+kc)*nr]
 			for ii := 0; ii < kg; ii += mr {
 				ap := wg[pc*mp+ii*kc : pc*mp+(ii+mr)*kc]
-				gemmTile(v, buf.edge, kc, ap, bp, yg[ii*ohw+jj:], ohw, min(mr, kg-ii), nw, 1, beta)
+				mh := min(mr, kg-ii)
+				if pc == 0 && bias != nil {
+					gemmTileBias(v, buf.edge, kc, ap, bp, yg[ii*ohw+jj:], ohw, mh, nw, bias[g*kg+ii:g*kg+ii+mh])
+					continue
+				}
+				gemmTile(v, buf.edge, kc, ap, bp, yg[ii*ohw+jj:], ohw, mh, nw, 1, beta)
 			}
 			beta = 1 // later k blocks add to what the first one wrote
 		}

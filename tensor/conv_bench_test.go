@@ -20,6 +20,32 @@ var depthwise7x7Bench = ConvParams{N: 8, C: 96, H: 56, W: 56, K: 96, KH: 7, KW: 
 var conv3x3WideBench = ConvParams{N: 2, C: 256, H: 64, W: 64, K: 256, KH: 3, KW: 3,
 	StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilationH: 1, DilationW: 1, Groups: 1}
 
+// pointwiseBenches are SNN-MLP-T's MLP expansions (C→4C, 1×1) at batch 4,
+// 224×224 input: stage 1 (weights small enough for the panel-wise path)
+// and stages 2–4 (one product over all images).
+var pointwiseBenches = []struct {
+	name string
+	p    ConvParams
+}{
+	{"stage1", pointwise(4, 96, 56, 384)},
+	{"stage2", pointwise(4, 192, 28, 768)},
+	{"stage3", pointwise(4, 384, 14, 1536)},
+	{"stage4", pointwise(4, 768, 7, 3072)},
+}
+
+// pointwise returns a 1×1 convolution of n images, c→k channels, size×size.
+func pointwise(n, c, size, k int) ConvParams {
+	return ConvParams{N: n, C: c, H: size, W: size, K: k, KH: 1, KW: 1,
+		StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, Groups: 1}
+}
+
+// BenchmarkPointwise is BenchmarkConv3x3 for pointwiseBenches.
+func BenchmarkPointwise(b *testing.B) {
+	for _, c := range pointwiseBenches {
+		b.Run(c.name, func(b *testing.B) { benchConv(b, c.p) })
+	}
+}
+
 // BenchmarkConv3x3 times Conv2d (forward) and Conv2d followed by both
 // backward kernels (forward+backward) on conv3x3Bench, with bias.
 func BenchmarkConv3x3(b *testing.B) { benchConv(b, conv3x3Bench) }

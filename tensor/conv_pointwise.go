@@ -2,16 +2,16 @@ package tensor
 
 // pointwiseProducts runs the products of a 1×1 stride-1 unpadded
 // convolution with the weights prepacked in pw: the forward pass
-// y_g = w_g·x_g (after filling y with the bias), or with transposed, the
-// input gradient dx_g += w_gᵀ·dy_g (b = dy, c = dx, bias nil).
+// y_g = w_g·x_g + bias, or with transposed, the
+// input gradient dx_g += w_gᵀ·dy_g (b = dy, c = dx, bias nil). The bias
+// enters with the first k block (gemmTileBias).
 //
 // Per group it is one product whose columns are the pixels of every image
 // in turn (N·H·W of them), so that a 7×7 map of a batch fills whole
 // 16-pixel tiles instead of wasting 15 of the 64 columns per image; a tile
-// that straddles two images is computed aside and scattered. The columns
-// are cut into stripes and, when there are too few, the rows into slices;
-// workers take these units from one counter. Each element is computed the
-// same way whatever the cut.
+// that straddles two images is computed aside and scattered. The products
+// are cut into column stripes and row slices that workers take from one
+// counter. Each element is computed the same way whatever the cut.
 func pointwiseProducts(v *gemmVariant, p ConvParams, transposed bool, pw, b, bias, c []float32) {
 	hw := p.H * p.W
 	cols := p.N * hw
@@ -22,20 +22,30 @@ func pointwiseProducts(v *gemmVariant, p ConvParams, transposed bool, pw, b, bia
 	}
 	per := packedWeightsLen(v, p, transposed)
 	mr, nr := v.mr, v.nr
-	// About four units per worker: column stripes of whole panels, at most
-	// gemmNC and at least 4 panels wide, then row slices of whole mr-row
-	// panels if the stripes are too few (each slice packs its stripe of b
-	// again, so stripes come first).
-	want := 4 * gemmWorkers()
-	stripes := max(ceilDiv(cols, gemmNC), min(ceilDiv(want, p.Groups), ceilDiv(cols, 4*nr)))
+	// About four units per worker, of two kinds: column stripes of whole
+	// panels (at most gemmNC wide, for the cache, and at least 4 panels),
+	// each of which streams all of A; or row slices of whole mr-row panels
+	// (at least 8), each of which packs all of B again. Whichever moves
+	// less memory goes first; the other kind makes up the count.
+	stripes, slices := ceilDiv(cols, gemmNC), 1
+	if workers := gemmWorkers(); workers > 1 {
+		want := ceilDiv(4*workers, p.Groups)
+		maxStripes, maxSlices := max(stripes, ceilDiv(cols, 4*nr)), ceilDiv(m, 8*mr)
+		if a, b := m*k, k*cols; want*a+b <= a+2*want*b {
+			stripes = max(stripes, min(want, maxStripes))
+			slices = min(ceilDiv(want, stripes), maxSlices)
+		} else {
+			slices = min(want, maxSlices)
+			stripes = max(stripes, min(ceilDiv(want, slices), maxStripes))
+		}
+	}
 	nc := roundUp(ceilDiv(cols, stripes), nr)
 	stripes = ceilDiv(cols, nc)
-	slices := min(max(1, ceilDiv(want, p.Groups*stripes)), ceilDiv(m, 8*mr))
 	mp := roundUp(ceilDiv(m, slices), mr)
 	slices = ceilDiv(m, mp)
-	beta := float32(1)
-	if !transposed && bias == nil {
-		beta = 0
+	beta := float32(0) // the forward pass overwrites y
+	if transposed {
+		beta = 1
 	}
 	pp := pointwiseProduct{v: v, hw: hw, m: m, k: k, bch: bch, cch: cch, bias: bias, beta: beta}
 	Parallel(p.Groups*slices*stripes, 1, func(lo, hi int) {
@@ -67,16 +77,9 @@ func (pp *pointwiseProduct) unit(buf *gemmBuffers, pa, b, c []float32, g, i0, i1
 	v, hw, m := pp.v, pp.hw, pp.m
 	mr, nr := v.mr, v.nr
 	cImage, cRow0 := pp.cch*hw, g*m*hw // image stride and group offset in c
+	var bias []float32                 // this group's bias, for the first k block
 	if pp.bias != nil {
-		for j := j0; j < j1; {
-			n, pix := j/hw, j%hw
-			l := min(hw-pix, j1-j)
-			for i := i0; i < i1; i++ {
-				o := n*cImage + cRow0 + i*hw + pix
-				fill(c[o:o+l], pp.bias[g*m+i])
-			}
-			j += l
-		}
+		bias = pp.bias[g*m : (g+1)*m]
 	}
 	nc := j1 - j0
 	panelsN := ceilDiv(nc, nr)
@@ -87,7 +90,7 @@ func (pp *pointwiseProduct) unit(buf *gemmBuffers, pa, b, c []float32, g, i0, i1
 		packColumns(nr, b, pp.bch*hw, hw, g*pp.k+pc, kc, j0, nc, buf.b)
 		beta := pp.beta
 		if pc > 0 {
-			beta = 1 // later k blocks add to what the first one wrote
+			beta, bias = 1, nil // later k blocks add to what the first one wrote
 		}
 		for ic := i0; ic < i1; ic += gemmMC {
 			mc := min(gemmMC, i1-ic)
@@ -103,23 +106,37 @@ func (pp *pointwiseProduct) unit(buf *gemmBuffers, pa, b, c []float32, g, i0, i1
 					ii := ic + ip*mr
 					mh := min(mr, ic+mc-ii)
 					a := ap[ip*mr*kc : (ip+1)*mr*kc]
-					if pix+nw <= hw {
+					switch {
+					case pix+nw <= hw && bias != nil:
+						gemmTileBias(v, buf.edge, kc, a, bp, c[n*cImage+cRow0+ii*hw+pix:], hw, mh, nw, bias[ii:ii+mh])
+						continue
+					case pix+nw <= hw:
 						gemmTile(v, buf.edge, kc, a, bp, c[n*cImage+cRow0+ii*hw+pix:], hw, mh, nw, 1, beta)
 						continue
 					}
 					// The tile straddles images: compute it aside, then
-					// add each column to its image as gemmTile would.
+					// add each column to its image as gemmTile(Bias) would.
 					v.kernel(kc, a, bp, buf.edge, nr, 1, 0)
-					for t := range nw {
+					for t := 0; t < nw; {
 						cn, cp := (jj+t)/hw, (jj+t)%hw
-						o := cn*cImage + cRow0 + ii*hw + cp
+						l := min(hw-cp, nw-t)
 						for i := range mh {
-							if beta == 0 {
-								c[o+i*hw] = buf.edge[i*nr+t]
-							} else {
-								c[o+i*hw] = buf.edge[i*nr+t] + beta*c[o+i*hw]
+							e := buf.edge[i*nr+t : i*nr+t+l]
+							crow := c[cn*cImage+cRow0+(ii+i)*hw+cp:][:l]
+							switch {
+							case bias != nil:
+								for j, s := range e {
+									crow[j] = s + bias[ii+i]
+								}
+							case beta == 0:
+								copy(crow, e)
+							default:
+								for j, s := range e {
+									crow[j] = s + crow[j]
+								}
 							}
 						}
+						t += l
 					}
 				}
 			}

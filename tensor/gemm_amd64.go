@@ -12,6 +12,7 @@ func archGemmVariants() []*gemmVariant {
 		mr:         6,
 		nr:         16,
 		kernel:     sgemmKernel6x16,
+		biasKernel: sgemmKernel6x16Bias,
 		dwBlock:    dwBlockAVX2,
 		dot8:       dot8AVX2,
 		axpy:       axpyFMA,
@@ -34,17 +35,27 @@ func archGemmVariants() []*gemmVariant {
 //		}
 //	}
 //
-// Each sum is accumulated with fused multiply-adds in k order. kc >= 1.
+// or, when bias is not nil, c[i*ldc+j] = s + bias[i]. Each sum is
+// accumulated with fused multiply-adds in k order. kc >= 1.
 //
 //go:noescape
-func sgemmKernel6x16AVX2(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+func sgemmKernel6x16AVX2(kc int, a, b, c *float32, ldc int, alpha, beta float32, bias *float32)
 
 // sgemmKernel6x16 adapts sgemmKernel6x16AVX2 to microKernel.
 func sgemmKernel6x16(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
 	_ = a[6*kc-1]
 	_ = b[16*kc-1]
 	_ = c[5*ldc+15]
-	sgemmKernel6x16AVX2(kc, &a[0], &b[0], &c[0], ldc, alpha, beta)
+	sgemmKernel6x16AVX2(kc, &a[0], &b[0], &c[0], ldc, alpha, beta, nil)
+}
+
+// sgemmKernel6x16Bias adapts sgemmKernel6x16AVX2 to biasKernel.
+func sgemmKernel6x16Bias(kc int, a, b, c []float32, ldc int, bias []float32) {
+	_ = a[6*kc-1]
+	_ = b[16*kc-1]
+	_ = c[5*ldc+15]
+	_ = bias[5]
+	sgemmKernel6x16AVX2(kc, &a[0], &b[0], &c[0], ldc, 1, 0, &bias[0])
 }
 
 // packBTrans16AVX writes 8·blocks rows of a 16-wide packed panel from the

@@ -46,6 +46,15 @@
 	VMOVUPS     hi, 32(R9)     \
 	ADDQ        R8, R9
 
+// STOREBIAS writes row r of the tile: c[0:16] = acc + bias[r], with bias[r]
+// broadcast in Y12, and moves R9 to the next row.
+#define STOREBIAS(lo, hi) \
+	VADDPS  Y12, lo, lo \
+	VADDPS  Y12, hi, hi \
+	VMOVUPS lo, (R9)    \
+	VMOVUPS hi, 32(R9)  \
+	ADDQ    R8, R9
+
 // STORE writes row r of the tile: c[0:16] = alpha*acc, with alpha in Y12.
 #define STORE(lo, hi) \
 	VMULPS  Y12, lo, lo \
@@ -54,11 +63,12 @@
 	VMOVUPS hi, 32(R9)  \
 	ADDQ    R8, R9
 
-// func sgemmKernel6x16AVX2(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+// func sgemmKernel6x16AVX2(kc int, a, b, c *float32, ldc int, alpha, beta float32, bias *float32)
 //
 // a is a packed 6×kc panel (a[p*6+r]), b a packed kc×16 panel (b[p*16+j]) and c
-// a 6×16 tile with row stride ldc. kc >= 1.
-TEXT ·sgemmKernel6x16AVX2(SB), NOSPLIT, $0-48
+// a 6×16 tile with row stride ldc. kc >= 1. When bias is not nil, alpha and
+// beta are ignored and row r is written as acc + bias[r].
+TEXT ·sgemmKernel6x16AVX2(SB), NOSPLIT, $0-56
 	MOVQ kc+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
@@ -131,8 +141,11 @@ loop1:
 	JNZ  loop1
 
 epilogue:
-	VBROADCASTSS alpha+40(FP), Y12
 	MOVQ         DX, R9
+	MOVQ         bias+48(FP), AX
+	TESTQ        AX, AX
+	JNZ          withbias
+	VBROADCASTSS alpha+40(FP), Y12
 	MOVL         beta+44(FP), AX
 	ANDL         $0x7fffffff, AX // beta == ±0: C is not read
 	JZ           nobeta
@@ -153,6 +166,22 @@ nobeta:
 	STORE(Y6, Y7)
 	STORE(Y8, Y9)
 	STORE(Y10, Y11)
+	VZEROUPPER
+	RET
+
+withbias:
+	VBROADCASTSS (AX), Y12
+	STOREBIAS(Y0, Y1)
+	VBROADCASTSS 4(AX), Y12
+	STOREBIAS(Y2, Y3)
+	VBROADCASTSS 8(AX), Y12
+	STOREBIAS(Y4, Y5)
+	VBROADCASTSS 12(AX), Y12
+	STOREBIAS(Y6, Y7)
+	VBROADCASTSS 16(AX), Y12
+	STOREBIAS(Y8, Y9)
+	VBROADCASTSS 20(AX), Y12
+	STOREBIAS(Y10, Y11)
 	VZEROUPPER
 	RET
 

@@ -197,6 +197,27 @@ func gemmTile(v *gemmVariant, edge []float32, kc int, ap, bp, c []float32, ldc, 
 	}
 }
 
+// gemmTileBias is gemmTile with alpha 1 for the first k block of a product
+// whose C starts from a bias per row: it writes c[i][j] = s + bias[i] (bias
+// holds the tile's mh values), the same values as beta 1 over C filled with
+// the bias, without that fill: a fill just before the tile stalls the
+// kernel's loads on the fresh stores, and one long before it is evicted.
+func gemmTileBias(v *gemmVariant, edge []float32, kc int, ap, bp, c []float32, ldc, mh, nw int, bias []float32) {
+	mr, nr := v.mr, v.nr
+	if mh == mr && nw == nr && v.biasKernel != nil {
+		v.biasKernel(kc, ap, bp, c, ldc, bias)
+		return
+	}
+	v.kernel(kc, ap, bp, edge, nr, 1, 0)
+	for i := range mh {
+		e := edge[i*nr : i*nr+nw]
+		crow := c[i*ldc : i*ldc+nw]
+		for j, s := range e {
+			crow[j] = s + bias[i]
+		}
+	}
+}
+
 // packAllA packs the whole m×k op(A) for variant v into dst, which holds
 // roundUp(m, v.mr)·k values, in the order gemmBlocked reads it with its pa
 // argument: for each block of kBlock(k) values of k, all rows as mr-row panels.

@@ -31,6 +31,11 @@ type gemmVariant struct {
 	priority int    // the available variant with the highest priority is the default
 	mr, nr   int    // micro-tile rows and columns; packing pads panels to them
 	kernel   microKernel
+	// biasKernel, when not nil, is kernel for a full tile whose sums are
+	// added to a bias per row instead of to C: c[i*ldc+j] = s + bias[i], as
+	// alpha 1 and beta 1 over C filled with the bias would give, without
+	// writing the bias to C first (gemmTileBias).
+	biasKernel func(kc int, a, b, c []float32, ldc int, bias []float32)
 
 	// dwBlock adds to a 4×cols block of y (cols 8 or 16) the depthwise
 	// taps of x, as dwBlockGeneric documents; dot8 returns Σ x[i]·y[i] for
