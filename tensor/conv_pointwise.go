@@ -2,16 +2,18 @@ package tensor
 
 // pointwiseProducts runs the products of a 1×1 stride-1 unpadded
 // convolution with the weights prepacked in pw: the forward pass
-// y_g = w_g·x_g + bias, or with transposed, the
-// input gradient dx_g += w_gᵀ·dy_g (b = dy, c = dx, bias nil). The bias
-// enters with the first k block (gemmTileBias).
+// y_g = w_g·x_g + bias, or with transposed, the input gradient
+// dx_g += w_gᵀ·dy_g (b = dy, c = dx, bias nil). The bias enters with the
+// first k block (gemmTileBias).
 //
 // Per group it is one product whose columns are the pixels of every image
 // in turn (N·H·W of them), so that a 7×7 map of a batch fills whole
 // 16-pixel tiles instead of wasting 15 of the 64 columns per image; a tile
-// that straddles two images is computed aside and scattered. The products
-// are cut into column stripes and row slices that workers take from one
-// counter. Each element is computed the same way whatever the cut.
+// that straddles two images is computed aside and scattered. B is packed
+// once, on all threads, and the product is then cut into blocks of rows and
+// stripes of columns, many more than threads, that share it: a thread that
+// finishes early takes another block instead of waiting. Each element is
+// computed the same way whatever the cut.
 func pointwiseProducts(v *gemmVariant, p ConvParams, transposed bool, pw, b, bias, c []float32) {
 	hw := p.H * p.W
 	cols := p.N * hw
@@ -20,60 +22,86 @@ func pointwiseProducts(v *gemmVariant, p ConvParams, transposed bool, pw, b, bia
 	if transposed {
 		m, k, bch, cch = cg, kg, p.K, p.C
 	}
-	per := packedWeightsLen(v, p, transposed)
 	mr, nr := v.mr, v.nr
-	// About four units per worker, of two kinds: column stripes of whole
-	// panels (at most gemmNC wide, for the cache, and at least 4 panels),
-	// each of which streams all of A; or row slices of whole mr-row panels
-	// (at least 8), each of which packs all of B again. Whichever moves
-	// less memory goes first; the other kind makes up the count.
-	stripes, slices := ceilDiv(cols, gemmNC), 1
-	if workers := gemmWorkers(); workers > 1 {
-		want := ceilDiv(4*workers, p.Groups)
-		maxStripes, maxSlices := max(stripes, ceilDiv(cols, 4*nr)), ceilDiv(m, 8*mr)
-		if a, b := m*k, k*cols; want*a+b <= a+2*want*b {
-			stripes = max(stripes, min(want, maxStripes))
-			slices = min(ceilDiv(want, stripes), maxSlices)
-		} else {
-			slices = min(want, maxSlices)
-			stripes = max(stripes, min(ceilDiv(want, slices), maxStripes))
+	kb, panels := kBlock(k), ceilDiv(cols, nr)
+	kBlocks := ceilDiv(k, kb)
+
+	// Every group's B in packedBIndex's layout: per k block, every panel.
+	bLen := k * panels * nr
+	pb := packPool.Get().(*[]float32)
+	defer packPool.Put(pb)
+	*pb = grow(*pb, p.Groups*bLen)
+	Parallel(p.Groups*kBlocks*panels, max(1, packGrain/(kb*nr)), func(lo, hi int) {
+		for u := lo; u < hi; {
+			g, rest := u/(kBlocks*panels), u%(kBlocks*panels)
+			pc, q := (rest/panels)*kb, rest%panels
+			end := min(panels, q+hi-u) // a run of panels within one k block
+			kc := min(kb, k-pc)
+			dst := (*pb)[g*bLen+pc*panels*nr+q*nr*kc : g*bLen+pc*panels*nr+end*nr*kc]
+			packColumns(nr, b, bch*hw, hw, g*k+pc, kc, q*nr, min(cols, end*nr)-q*nr, dst)
+			u += end - q
 		}
-	}
-	nc := roundUp(ceilDiv(cols, stripes), nr)
-	stripes = ceilDiv(cols, nc)
-	mp := roundUp(ceilDiv(m, slices), mr)
-	slices = ceilDiv(m, mp)
+	})
+
+	rb, stripes := pointwiseCut(m, k, cols, mr, nr, ceilDiv(6*gemmWorkers(), p.Groups))
+	mb := roundUp(ceilDiv(m, rb), mr)
+	rb = ceilDiv(m, mb)
+	sp := ceilDiv(panels, stripes) // panels per stripe
+	stripes = ceilDiv(panels, sp)
 	beta := float32(0) // the forward pass overwrites y
 	if transposed {
 		beta = 1
 	}
-	pp := pointwiseProduct{v: v, hw: hw, m: m, k: k, bch: bch, cch: cch, bias: bias, beta: beta}
-	Parallel(p.Groups*slices*stripes, 1, func(lo, hi int) {
+	pp := pointwiseProduct{v: v, hw: hw, m: m, k: k, cols: cols, cch: cch, bias: bias, beta: beta}
+	per := packedWeightsLen(v, p, transposed)
+	Parallel(p.Groups*rb*stripes, 1, func(lo, hi int) {
 		buf := gemmBufPool.Get().(*gemmBuffers)
 		buf.edge = grow(buf.edge, mr*nr)
 		for u := lo; u < hi; u++ {
-			g, rest := u/(slices*stripes), u%(slices*stripes)
-			i0, j0 := (rest/stripes)*mp, (rest%stripes)*nc
-			pp.unit(buf, pw[g*per:(g+1)*per], b, c, g, i0, min(m, i0+mp), j0, min(cols, j0+nc))
+			g, rest := u/(rb*stripes), u%(rb*stripes)
+			i0, q0 := (rest/stripes)*mb, (rest%stripes)*sp
+			pp.unit(buf, pw[g*per:(g+1)*per], (*pb)[g*bLen:(g+1)*bLen], c, g, i0, min(m, i0+mb), q0, min(panels, q0+sp))
 		}
 		gemmBufPool.Put(buf)
 	})
 }
 
-// pointwiseProduct describes one group's product of pointwiseProducts: C
-// (m rows of channels) = A (m×k, prepacked) · B (k rows of channels), where
-// column j of B and C is pixel j%hw of image j/hw, and channel r of image n
-// sits at (n·ch + g·rows + r)·hw in b (ch = bch, rows = k) and c (cch, m).
-type pointwiseProduct struct {
-	v        *gemmVariant
-	hw, m, k int
-	bch, cch int
-	bias     []float32 // per row of C, or nil
-	beta     float32   // 0 to overwrite C, 1 to add to it
+// pointwiseCut returns how many blocks of rows and stripes of columns to
+// cut an m×cols product (k deep) into: at least want units if the panels
+// allow, blocks of at most gemmMC rows (one block of A stays in L2), and
+// of the cuts that do, the one that reads the least: each stripe reads all
+// of A, each block of rows all of packed B.
+func pointwiseCut(m, k, cols, mr, nr, want int) (rowBlocks, stripes int) {
+	panelsM, panelsN := ceilDiv(m, mr), ceilDiv(cols, nr)
+	best := -1
+	for rb := ceilDiv(m, gemmMC); rb <= panelsM; rb++ {
+		s := min(panelsN, max(1, ceilDiv(want, rb)))
+		cost := s*m*k + rb*k*cols
+		if best < 0 || cost < best {
+			best, rowBlocks, stripes = cost, rb, s
+		}
+		if rb*s >= want && s == 1 {
+			break // more blocks of rows only read B more often
+		}
+	}
+	return rowBlocks, stripes
 }
 
-// unit computes rows [i0, i1) and columns [j0, j1) of group g's C.
-func (pp *pointwiseProduct) unit(buf *gemmBuffers, pa, b, c []float32, g, i0, i1, j0, j1 int) {
+// pointwiseProduct describes one group's product of pointwiseProducts: C
+// (m rows of channels) = A (m×k, prepacked) · B (k×cols, packed), where
+// column j of C is pixel j%hw of image j/hw, and channel r of image n sits
+// at (n·cch + g·m + r)·hw in c.
+type pointwiseProduct struct {
+	v              *gemmVariant
+	hw, m, k, cols int
+	cch            int
+	bias           []float32 // per row of C, or nil
+	beta           float32   // 0 to overwrite C, 1 to add to it (bias nil)
+}
+
+// unit computes rows [i0, i1) (i0 a multiple of mr) and column panels
+// [q0, q1) of group g's C from its packed A and B.
+func (pp *pointwiseProduct) unit(buf *gemmBuffers, pa, pb, c []float32, g, i0, i1, q0, q1 int) {
 	v, hw, m := pp.v, pp.hw, pp.m
 	mr, nr := v.mr, v.nr
 	cImage, cRow0 := pp.cch*hw, g*m*hw // image stride and group offset in c
@@ -81,13 +109,10 @@ func (pp *pointwiseProduct) unit(buf *gemmBuffers, pa, b, c []float32, g, i0, i1
 	if pp.bias != nil {
 		bias = pp.bias[g*m : (g+1)*m]
 	}
-	nc := j1 - j0
-	panelsN := ceilDiv(nc, nr)
+	panels := ceilDiv(pp.cols, nr)
 	kb := kBlock(pp.k)
 	for pc := 0; pc < pp.k; pc += kb {
 		kc := min(kb, pp.k-pc)
-		buf.b = growAtLeast(buf.b, panelsN*nr*kc, gemmNC*gemmKC)
-		packColumns(nr, b, pp.bch*hw, hw, g*pp.k+pc, kc, j0, nc, buf.b)
 		beta := pp.beta
 		if pc > 0 {
 			beta, bias = 1, nil // later k blocks add to what the first one wrote
@@ -97,10 +122,10 @@ func (pp *pointwiseProduct) unit(buf *gemmBuffers, pa, b, c []float32, g, i0, i1
 			panelsM := ceilDiv(mc, mr)
 			off := pc*roundUp(m, mr) + (ic/mr)*mr*kc
 			ap := pa[off : off+panelsM*mr*kc]
-			for jp := range panelsN {
-				jj := j0 + jp*nr
-				nw := min(nr, j1-jj)
-				bp := buf.b[jp*nr*kc : (jp+1)*nr*kc]
+			for jp := q0; jp < q1; jp++ {
+				jj := jp * nr
+				nw := min(nr, pp.cols-jj)
+				bp := pb[pc*panels*nr+jp*nr*kc : pc*panels*nr+(jp+1)*nr*kc]
 				n, pix := jj/hw, jj%hw
 				for ip := range panelsM {
 					ii := ic + ip*mr
