@@ -41,9 +41,9 @@ func TestParallelCuts(t *testing.T) {
 		procs, n, grain int
 		want            [][2]int // nil: only the general properties
 	}{
-		{1, 100, 1, [][2]int{{0, 100}}},        // one thread: one call
-		{2, 0, 1, nil},                         // nothing to do
-		{2, 5, 10, [][2]int{{0, 5}}},           // within the grain: one call
+		{1, 100, 1, [][2]int{{0, 100}}}, // one thread: one call
+		{2, 0, 1, nil},                  // nothing to do
+		{2, 5, 10, [][2]int{{0, 5}}},    // within the grain: one call
 		{2, 20, 1, [][2]int{{0, 5}, {5, 9}, {9, 12}, {12, 14}, {14, 16}, {16, 17}, {17, 18}, {18, 19}, {19, 20}}},
 		{2, 100, 30, [][2]int{{0, 30}, {30, 60}, {60, 90}, {90, 100}}}, // the grain bounds the chunks
 		{4, 1000, 1, nil},
