@@ -75,7 +75,11 @@ func binary(name string, a, b *Var, op binop) *Var {
 	})
 	Record(name, out, func() {
 		g := out.Grad
-		if ga := GradOf(a); ga != nil {
+		// A sum's gradient passes through: an input of the output's shape
+		// without a gradient yet takes a copy of g (initGrad).
+		addA := op == opAdd && tensor.SameShape(as, shape) && initGrad(a, g)
+		addB := op == opAdd && tensor.SameShape(bs, shape) && initGrad(b, g)
+		if ga := GradOf(a); ga != nil && !addA {
 			switch op {
 			case opAdd, opSub:
 				reduceTo(ga, g, shape, bs, nil)
@@ -85,7 +89,7 @@ func binary(name string, a, b *Var, op binop) *Var {
 				reduceTo(ga, g, shape, bs, func(_, _, ib int) float32 { return 1 / bd[ib] })
 			}
 		}
-		if gb := GradOf(b); gb != nil {
+		if gb := GradOf(b); gb != nil && !addB {
 			switch op {
 			case opAdd:
 				reduceTo(gb, g, shape, as, nil)

@@ -46,6 +46,25 @@ func TestBinaryGrad(t *testing.T) {
 	}
 }
 
+// TestAddPassThroughGrad checks the sum of intermediate values, whose
+// gradients start as copies of the output's: of two different values, of a
+// value with itself, and of a value whose gradient already holds a term.
+func TestAddPassThroughGrad(t *testing.T) {
+	cases := map[string]func(a, b *nn.Var) *nn.Var{
+		"h+k": func(a, b *nn.Var) *nn.Var { return nn.Add(nn.Scale(a, 2), nn.Mul(a, b)) },
+		"h+h": func(a, _ *nn.Var) *nn.Var { h := nn.Scale(a, 3); return nn.Add(h, h) },
+		"h+h·h": func(a, _ *nn.Var) *nn.Var {
+			h := nn.AddScalar(a, 0.5)
+			return nn.Add(nn.Mul(h, h), h)
+		},
+	}
+	for name, f := range cases {
+		t.Run(name, func(t *testing.T) {
+			nntest.GradCheck{}.Run(t, func(_ *nn.Tape, in []*nn.Var) *nn.Var { return f(in[0], in[1]) }, randT(3, 2, 3, 4), randT(4, 2, 3, 4))
+		})
+	}
+}
+
 func TestScalarOpsGrad(t *testing.T) {
 	cases := []struct {
 		name   string

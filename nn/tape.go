@@ -150,6 +150,19 @@ func GradOf(v *Var) *tensor.Tensor {
 	return v.Grad
 }
 
+// initGrad sets v's gradient to a copy of g (of v's shape) and returns true
+// when v takes a gradient and has none yet: the copy costs one pass, where
+// zeroing a new gradient and adding g to it costs two.
+func initGrad(v *Var, g *tensor.Tensor) bool {
+	if v == nil || !v.requiresGrad || v.Grad != nil || v.param || v.tape == nil {
+		return false
+	}
+	v.Grad = v.tape.NewTensorDirty(v.Value.Shape()...)
+	d, s := v.Grad.Data(), g.Data()
+	tensor.Parallel(len(d), elementwiseGrain, func(lo, hi int) { copy(d[lo:hi], s[lo:hi]) })
+	return true
+}
+
 // AccumulateGrad adds g into v's gradient, checking the shape first; op and
 // index name the operation and input in the panic message.
 func AccumulateGrad(op string, index int, v *Var, g *tensor.Tensor) {
