@@ -22,8 +22,8 @@ test:
 bench:
 	# One -cpu value per run: with a list, go test runs the first value's
 	# sub-benchmarks at the last value's GOMAXPROCS.
-	$(GO) test -run '^$$' -bench 'Sgemm$$|Conv3x3|Depthwise7x7' -benchtime 5x -cpu 1 ./tensor
-	$(GO) test -run '^$$' -bench 'Sgemm$$|Conv3x3|Depthwise7x7' -benchtime 5x -cpu 2 ./tensor
+	$(GO) test -run '^$$' -bench 'Sgemm$$|Conv3x3|Depthwise7x7|Pointwise' -benchtime 5x -cpu 1 ./tensor
+	$(GO) test -run '^$$' -bench 'Sgemm$$|Conv3x3|Depthwise7x7|Pointwise' -benchtime 5x -cpu 2 ./tensor
 	$(GO) test -run '^$$' -bench 'GELU|LIF' -benchtime 5x ./tensor
 	$(GO) test -run '^$$' -bench 'SNNMLPT|TrainStepAllocs' -benchtime 3x ./models
 	$(GO) test -run '^$$' -bench 'COCOEvalVal5k' -benchtime 3x ./eval/coco

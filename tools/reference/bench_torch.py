@@ -11,6 +11,8 @@ tensor/gemm_bench_test.go and tensor/conv_bench_test.go:
   Sgemm/{256,512,1024,2048}   C = A @ B, square float32 (torch.mm; numpy matmul)
   Conv3x3                     64->64, 3x3, pad 1, 56x56, batch 8, with bias
   Depthwise7x7                96 channels, 7x7, pad 3, groups 96, 56x56, batch 8
+  Pointwise/stage{1..4}       SNN-MLP-T's MLP expansions C->4C, 1x1, batch 4:
+                              96@56x56, 192@28x28, 384@14x14, 768@7x7
 "forward+backward" runs the forward pass and the gradients with respect to the
 input, the weight and the bias.
 
@@ -138,6 +140,8 @@ def main():
     sgemm(t, args.seconds)
     conv("Conv3x3", t, args.seconds, 8, 64, 56, 56, 64, 3, 1, 1)
     conv("Depthwise7x7", t, args.seconds, 8, 96, 56, 56, 96, 7, 3, 96)
+    for i, (c, size) in enumerate([(96, 56), (192, 28), (384, 14), (768, 7)]):
+        conv(f"Pointwise/stage{i + 1}", t, args.seconds, 4, c, size, size, 4 * c, 1, 0, 1)
 
 
 if __name__ == "__main__":
