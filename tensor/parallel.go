@@ -41,8 +41,8 @@ func Parallel(n, grain int, fn func(lo, hi int)) {
 		j.spawn()
 		return
 	}
+	defer helpers.mu.Unlock() // also when fn panics, so the team is not lost
 	helpers.run(j)
-	helpers.mu.Unlock()
 }
 
 // job is one call of Parallel.
