@@ -101,7 +101,8 @@ func (p ConvParams) check(op string, x, w, bias, y []float32) {
 //
 // Depthwise convolutions (Groups == C == K) run a direct kernel; 1×1
 // stride-1 unpadded ones whose weights outgrow panelsFitBytes are one
-// blocked matrix product per image and group; the others gather, for each
+// matrix product per group over the pixels of all images (pointwiseProducts);
+// the others gather, for each
 // panel of output pixels as wide as the GEMM micro-tile, their patches
 // straight into the packed layout of the product's B operand and multiply
 // it by the prepacked weights while it is in cache. Results do not depend
@@ -132,8 +133,8 @@ const panelsFitBytes = 256 << 10
 
 // panelsFit reports whether one group's packed weights fit panelsFitBytes,
 // so that a pointwise convolution runs panel by panel (convPanels) rather
-// than as a blocked product per image, which reads large weights once per
-// block instead of once per panel.
+// than as one product over all images (pointwiseProducts), which reads large
+// weights once per block of the product instead of once per panel.
 func (p ConvParams) panelsFit(v *gemmVariant) bool {
 	return 4*packedWeightsLen(v, p, false) <= panelsFitBytes
 }
