@@ -120,7 +120,7 @@ func Conv2d(p ConvParams, x, w, bias, y []float32) {
 	pw := packWeights(v, p, w, false)
 	defer packPool.Put(pw)
 	if p.pointwise() && !p.panelsFit(v) {
-		pointwiseProducts(v, p, false, *pw, x, bias, y)
+		pointwiseProducts(v, p, false, *pw, x, bias, y, pointwisePackFloats)
 		return
 	}
 	convPanels(v, p, *pw, x, bias, y, false)
@@ -296,7 +296,7 @@ func Conv2dBackwardData(p ConvParams, dy, w, dx []float32) {
 	pw := packWeights(v, p, w, true)
 	defer packPool.Put(pw)
 	if p.pointwise() {
-		pointwiseProducts(v, p, true, *pw, dy, nil, dx)
+		pointwiseProducts(v, p, true, *pw, dy, nil, dx, pointwisePackFloats)
 		return
 	}
 	perImage(p, func(n int, col []float32, serial bool) {

@@ -10,11 +10,12 @@ package tensor
 // in turn (N·H·W of them), so that a 7×7 map of a batch fills whole
 // 16-pixel tiles instead of wasting 15 of the 64 columns per image; a tile
 // that straddles two images is computed aside and scattered. B is packed
-// once, on all threads, and the product is then cut into blocks of rows and
-// stripes of columns, many more than threads, that share it: a thread that
-// finishes early takes another block instead of waiting. Each element is
-// computed the same way whatever the cut.
-func pointwiseProducts(v *gemmVariant, p ConvParams, transposed bool, pw, b, bias, c []float32) {
+// once, on all threads (in rounds of columns when it is large), and the
+// product is then cut into blocks of rows and stripes of columns, many more
+// than threads, that share it: a thread that finishes early takes another
+// block instead of waiting. Each element is computed the same way whatever
+// the cut.
+func pointwiseProducts(v *gemmVariant, p ConvParams, transposed bool, pw, b, bias, c []float32, packFloats int) {
 	hw := p.H * p.W
 	cols := p.N * hw
 	cg, kg := p.C/p.Groups, p.K/p.Groups
@@ -25,46 +26,57 @@ func pointwiseProducts(v *gemmVariant, p ConvParams, transposed bool, pw, b, bia
 	mr, nr := v.mr, v.nr
 	kb, panels := kBlock(k), ceilDiv(cols, nr)
 	kBlocks := ceilDiv(k, kb)
-
-	// Every group's B in packedBIndex's layout: per k block, every panel.
-	bLen := k * panels * nr
-	pb := packPool.Get().(*[]float32)
-	defer packPool.Put(pb)
-	*pb = grow(*pb, p.Groups*bLen)
-	Parallel(p.Groups*kBlocks*panels, max(1, packGrain/(kb*nr)), func(lo, hi int) {
-		for u := lo; u < hi; {
-			g, rest := u/(kBlocks*panels), u%(kBlocks*panels)
-			pc, q := (rest/panels)*kb, rest%panels
-			end := min(panels, q+hi-u) // a run of panels within one k block
-			kc := min(kb, k-pc)
-			dst := (*pb)[g*bLen+pc*panels*nr+q*nr*kc : g*bLen+pc*panels*nr+end*nr*kc]
-			packColumns(nr, b, bch*hw, hw, g*k+pc, kc, q*nr, min(cols, end*nr)-q*nr, dst)
-			u += end - q
-		}
-	})
-
-	rb, stripes := pointwiseCut(m, k, cols, mr, nr, ceilDiv(6*gemmWorkers(), p.Groups))
-	mb := roundUp(ceilDiv(m, rb), mr)
-	rb = ceilDiv(m, mb)
-	sp := ceilDiv(panels, stripes) // panels per stripe
-	stripes = ceilDiv(panels, sp)
 	beta := float32(0) // the forward pass overwrites y
 	if transposed {
 		beta = 1
 	}
 	pp := pointwiseProduct{v: v, hw: hw, m: m, k: k, cols: cols, cch: cch, bias: bias, beta: beta}
 	per := packedWeightsLen(v, p, transposed)
-	Parallel(p.Groups*rb*stripes, 1, func(lo, hi int) {
-		buf := gemmBufPool.Get().(*gemmBuffers)
-		buf.edge = grow(buf.edge, mr*nr)
-		for u := lo; u < hi; u++ {
-			g, rest := u/(rb*stripes), u%(rb*stripes)
-			i0, q0 := (rest/stripes)*mb, (rest%stripes)*sp
-			pp.unit(buf, pw[g*per:(g+1)*per], (*pb)[g*bLen:(g+1)*bLen], c, g, i0, min(m, i0+mb), q0, min(panels, q0+sp))
-		}
-		gemmBufPool.Put(buf)
-	})
+
+	// Rounds of column panels, each of whose B, packed, fits packFloats
+	// for all groups: per group, per k block, every panel of the round
+	// (packedBIndex's layout over the round's columns).
+	roundPanels := min(panels, max(1, packFloats/(p.Groups*k*nr)))
+	pb := packPool.Get().(*[]float32)
+	defer packPool.Put(pb)
+	*pb = grow(*pb, p.Groups*k*roundPanels*nr)
+	for r0 := 0; r0 < panels; r0 += roundPanels {
+		rp := min(roundPanels, panels-r0) // panels in this round
+		bLen := k * rp * nr
+		Parallel(p.Groups*kBlocks*rp, max(1, packGrain/(kb*nr)), func(lo, hi int) {
+			for u := lo; u < hi; {
+				g, rest := u/(kBlocks*rp), u%(kBlocks*rp)
+				pc, q := (rest/rp)*kb, rest%rp
+				end := min(rp, q+hi-u) // a run of panels within one k block
+				kc := min(kb, k-pc)
+				dst := (*pb)[g*bLen+pc*rp*nr+q*nr*kc : g*bLen+pc*rp*nr+end*nr*kc]
+				j0 := (r0 + q) * nr
+				packColumns(nr, b, bch*hw, hw, g*k+pc, kc, j0, min(cols, (r0+end)*nr)-j0, dst)
+				u += end - q
+			}
+		})
+		rb, stripes := pointwiseCut(m, k, rp*nr, mr, nr, ceilDiv(6*gemmWorkers(), p.Groups))
+		mb := roundUp(ceilDiv(m, rb), mr)
+		rb = ceilDiv(m, mb)
+		sp := ceilDiv(rp, stripes) // panels per stripe
+		stripes = ceilDiv(rp, sp)
+		Parallel(p.Groups*rb*stripes, 1, func(lo, hi int) {
+			buf := gemmBufPool.Get().(*gemmBuffers)
+			buf.edge = grow(buf.edge, mr*nr)
+			for u := lo; u < hi; u++ {
+				g, rest := u/(rb*stripes), u%(rb*stripes)
+				i0, q0 := (rest/stripes)*mb, (rest%stripes)*sp
+				pp.unit(buf, pw[g*per:(g+1)*per], (*pb)[g*bLen:(g+1)*bLen], c, g, i0, min(m, i0+mb), r0, rp, q0, min(rp, q0+sp))
+			}
+			gemmBufPool.Put(buf)
+		})
+	}
 }
+
+// pointwisePackFloats is the packFloats of pointwiseProducts in Conv2d and
+// Conv2dBackwardData: packed B takes at most 4 Mi values (16 MiB) at a time,
+// whatever the batch and image size.
+const pointwisePackFloats = 4 << 20
 
 // pointwiseCut returns how many blocks of rows and stripes of columns to
 // cut an m×cols product (k deep) into: at least want units if the panels
@@ -100,8 +112,9 @@ type pointwiseProduct struct {
 }
 
 // unit computes rows [i0, i1) (i0 a multiple of mr) and column panels
-// [q0, q1) of group g's C from its packed A and B.
-func (pp *pointwiseProduct) unit(buf *gemmBuffers, pa, pb, c []float32, g, i0, i1, q0, q1 int) {
+// r0+q0 .. r0+q1 of group g's C from its packed A and the packed B of the
+// round of rp panels from panel r0.
+func (pp *pointwiseProduct) unit(buf *gemmBuffers, pa, pb, c []float32, g, i0, i1, r0, rp, q0, q1 int) {
 	v, hw, m := pp.v, pp.hw, pp.m
 	mr, nr := v.mr, v.nr
 	cImage, cRow0 := pp.cch*hw, g*m*hw // image stride and group offset in c
@@ -109,7 +122,6 @@ func (pp *pointwiseProduct) unit(buf *gemmBuffers, pa, pb, c []float32, g, i0, i
 	if pp.bias != nil {
 		bias = pp.bias[g*m : (g+1)*m]
 	}
-	panels := ceilDiv(pp.cols, nr)
 	kb := kBlock(pp.k)
 	for pc := 0; pc < pp.k; pc += kb {
 		kc := min(kb, pp.k-pc)
@@ -122,10 +134,10 @@ func (pp *pointwiseProduct) unit(buf *gemmBuffers, pa, pb, c []float32, g, i0, i
 			panelsM := ceilDiv(mc, mr)
 			off := pc*roundUp(m, mr) + (ic/mr)*mr*kc
 			ap := pa[off : off+panelsM*mr*kc]
-			for jp := q0; jp < q1; jp++ {
-				jj := jp * nr
+			for q := q0; q < q1; q++ {
+				jj := (r0 + q) * nr
 				nw := min(nr, pp.cols-jj)
-				bp := pb[pc*panels*nr+jp*nr*kc : pc*panels*nr+(jp+1)*nr*kc]
+				bp := pb[pc*rp*nr+q*nr*kc : pc*rp*nr+(q+1)*nr*kc]
 				n, pix := jj/hw, jj%hw
 				for ip := range panelsM {
 					ii := ic + ip*mr

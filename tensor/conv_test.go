@@ -252,3 +252,40 @@ func TestConvParamsValidate(t *testing.T) {
 	}()
 	Conv2d(ok, make([]float32, 100), make([]float32, 3), nil, make([]float32, 2*9))
 }
+
+// TestPointwiseRounds checks that packing B in rounds of a few column
+// panels, as a large batch needs, gives the same bits as packing it at once.
+func TestPointwiseRounds(t *testing.T) {
+	p := ConvParams{N: 3, C: 96, H: 7, W: 9, K: 70, KH: 1, KW: 1, StrideH: 1, StrideW: 1,
+		DilationH: 1, DilationW: 1, Groups: 2}
+	rng := rand.New(rand.NewPCG(8, 9))
+	x := randSlice(rng, p.N*p.C*p.H*p.W)
+	w := randSlice(rng, p.K*p.C/p.Groups)
+	bias := randSlice(rng, p.K)
+	dy := randSlice(rng, p.N*p.K*p.H*p.W)
+	for _, name := range GemmVariants() {
+		if err := SetGemmVariant(name); err != nil {
+			t.Fatal(err)
+		}
+		v := currentGemm()
+		for _, transposed := range []bool{false, true} {
+			b, bs, cs := x, bias, p.N*p.K*p.H*p.W
+			if transposed {
+				b, bs, cs = dy, nil, len(x)
+			}
+			pw := packWeights(v, p, w, transposed)
+			var outs [][]float32
+			for _, floats := range []int{1 << 30, 3 * p.Groups * 48 * v.nr, 1} { // at once; three or four panels a round; one
+				c := make([]float32, cs)
+				pointwiseProducts(v, p, transposed, *pw, b, bs, c, floats)
+				outs = append(outs, c)
+			}
+			for i, c := range outs[1:] {
+				if !equal32(c, outs[0]) {
+					t.Errorf("%s transposed=%v: rounds of case %d differ from one round", name, transposed, i+1)
+				}
+			}
+		}
+	}
+	SetGemmVariant("")
+}
