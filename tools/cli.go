@@ -93,8 +93,13 @@ func cloneCommands(cmds []*cli.Command) []*cli.Command {
 // Flags may follow a command's positional arguments, as with mmdet's
 // tools (dp train CONFIG --work-dir D): Main moves them in front before
 // parsing. A training run stopped by Ctrl-C exits with status 130 after
-// saving its checkpoint.
-func Main(args []string) int { return mainWith(args, os.Stdout, os.Stderr) }
+// saving its checkpoint. Main first gives the Go runtime a soft memory
+// limit of 90 % of the machine's or the cgroup's memory (setMemoryLimit),
+// unless GOMEMLIMIT sets one.
+func Main(args []string) int {
+	setMemoryLimit()
+	return mainWith(args, os.Stdout, os.Stderr)
+}
 
 // mainWith is Main writing to stdout and stderr.
 func mainWith(args []string, stdout, stderr io.Writer) int {
