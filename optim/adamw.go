@@ -56,13 +56,15 @@ func (o *AdamW) Step() {
 			w, gr := p.Var.Data(), p.Var.Grad.Data()
 			m := o.s.get("exp_avg", p).Data()
 			v := o.s.get("exp_avg_sq", p).Data()
-			for i := range w {
-				w[i] *= decay
-				m[i] = fb1*m[i] + (1-fb1)*gr[i]
-				v[i] = fb2*v[i] + (1-fb2)*gr[i]*gr[i]
-				denom := float32(math.Sqrt(float64(v[i])))/bc2Sqrt + eps
-				w[i] -= stepSize * m[i] / denom
-			}
+			tensor.Parallel(len(w), updateGrain, func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					w[i] *= decay
+					m[i] = fb1*m[i] + (1-fb1)*gr[i]
+					v[i] = fb2*v[i] + (1-fb2)*gr[i]*gr[i]
+					denom := float32(math.Sqrt(float64(v[i])))/bc2Sqrt + eps
+					w[i] -= stepSize * m[i] / denom
+				}
+			})
 		}
 	}
 }

@@ -151,3 +151,9 @@ func cut(key string) (kind, name string, ok bool) {
 	}
 	return "", "", false
 }
+
+// updateGrain is the least number of weights an optimizer's update hands to
+// one thread: a detector's large layers are updated on all threads, its
+// small ones on the calling goroutine. Each weight's update is the same
+// whatever chunk it falls in.
+const updateGrain = 1 << 15

@@ -46,25 +46,27 @@ func (o *SGD) Step() {
 				buf = o.s.get("momentum_buffer", p).Data()
 			}
 			o.s.steps[p.Name]++
-			for i := range w {
-				d := gr[i]
-				if wd != 0 {
-					d += wd * w[i]
-				}
-				if mom != 0 {
-					if first {
-						buf[i] = d
-					} else {
-						buf[i] = mom*buf[i] + (1-damp)*d
+			tensor.Parallel(len(w), updateGrain, func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					d := gr[i]
+					if wd != 0 {
+						d += wd * w[i]
 					}
-					if o.opts.Nesterov {
-						d += mom * buf[i]
-					} else {
-						d = buf[i]
+					if mom != 0 {
+						if first {
+							buf[i] = d
+						} else {
+							buf[i] = mom*buf[i] + (1-damp)*d
+						}
+						if o.opts.Nesterov {
+							d += mom * buf[i]
+						} else {
+							d = buf[i]
+						}
 					}
+					w[i] -= lr * d
 				}
-				w[i] -= lr * d
-			}
+			})
 		}
 	}
 }
