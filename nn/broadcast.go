@@ -89,14 +89,10 @@ func broadcastLoop(out, as, bs []int, fn func(o, ia, ib, n, sa, sb int)) {
 // it calls fn(o, o, o, n, 1, 1) on contiguous chunks, in parallel when the
 // tensor is large. fn must write only its own chunk of the output.
 func sameShapeLoop(out, _, _ []int, fn func(o, ia, ib, n, sa, sb int)) {
-	tensor.Parallel(tensor.Numel(out), elementwiseGrain, func(lo, hi int) {
+	tensor.Parallel(tensor.Numel(out), elemGrain, func(lo, hi int) {
 		fn(lo, lo, lo, hi-lo, 1, 1)
 	})
 }
-
-// elementwiseGrain is the least number of elements an elementwise loop
-// hands to one goroutine.
-const elementwiseGrain = 1 << 15
 
 // reduceTo sums g (of shape out) into dst (of a shape that broadcasts to out),
 // accumulating: dst += sum over broadcast dims of g * mul, where mul is nil

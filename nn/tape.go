@@ -159,7 +159,7 @@ func initGrad(v *Var, g *tensor.Tensor) bool {
 	}
 	v.Grad = v.tape.NewTensorDirty(v.Value.Shape()...)
 	d, s := v.Grad.Data(), g.Data()
-	tensor.Parallel(len(d), elementwiseGrain, func(lo, hi int) { copy(d[lo:hi], s[lo:hi]) })
+	tensor.Parallel(len(d), elemGrain, func(lo, hi int) { copy(d[lo:hi], s[lo:hi]) })
 	return true
 }
 
